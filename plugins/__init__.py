@@ -1,0 +1,1 @@
+"""HostPulse plugins."""
