@@ -1,0 +1,94 @@
+"""The read API: hosts, series, a series' points."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, Field
+from quart import Blueprint
+from quart_schema import validate_querystring
+
+from hub.errors import BadRequest, HubError
+from hub.state import hub_state
+from hub.storage.history import downsample, read_points
+from hub.storage.models import Host, Series
+from hub.tokens import now_ms
+
+blueprint = Blueprint("read", __name__, url_prefix="/api/v1")
+
+
+class NotFound(HubError):
+    status, code = 404, "not_found"
+
+
+@blueprint.get("/hosts")
+async def list_hosts() -> dict[str, object]:
+    """Every host the hub knows, with whether it reported recently."""
+    window = int(hub_state().settings.online_window_s * 1000)
+    now = now_ms()
+    hosts = await Host.all().order_by("name")
+    return {
+        "hosts": [
+            {
+                "name": h.name,
+                "labels": h.labels,
+                "agent_version": h.agent_version,
+                "first_seen": h.first_seen or None,
+                "last_seen": h.last_seen or None,
+                "online": bool(h.last_seen) and now - h.last_seen <= window,
+            }
+            for h in hosts
+        ]
+    }
+
+
+@dataclass
+class SeriesQuery:
+    host: str | None = None
+    metric: str | None = None
+
+
+@blueprint.get("/series")
+@validate_querystring(SeriesQuery)
+async def list_series(query_args: SeriesQuery) -> dict[str, object]:
+    """Series, optionally narrowed to one host and one metric."""
+    rows = Series.all().select_related("host").order_by("host__name", "metric", "labels_key")
+    if query_args.host:
+        rows = rows.filter(host__name=query_args.host)
+    if query_args.metric:
+        rows = rows.filter(metric=query_args.metric)
+    return {"series": [_series_json(s) for s in await rows]}
+
+
+class PointsQuery(BaseModel):
+    # ``from`` is a Python keyword, so the fields are named start/end and read by alias.
+    start: int | None = Field(
+        None, alias="from", description="epoch ms; default: `to` minus one hour"
+    )
+    end: int | None = Field(None, alias="to", description="epoch ms; default: now")
+    max_points: int = Field(1000, ge=1, le=100_000)
+
+
+@blueprint.get("/series/<int:series_id>/points")
+@validate_querystring(PointsQuery)
+async def series_points(series_id: int, query_args: PointsQuery) -> dict[str, object]:
+    """A series' points between ``from`` and ``to``, at most ``max_points`` of them:
+    ``[ts, value]``, or ``[ts, mean, min, max]`` buckets when the range holds more."""
+    end = now_ms() if query_args.end is None else query_args.end
+    start = end - 3_600_000 if query_args.start is None else query_args.start
+    if start > end:
+        raise BadRequest("from must not be after to", code="bad_range")
+    series = await Series.get_or_none(id=series_id).select_related("host")
+    if series is None:
+        raise NotFound(f"no series with id {series_id}")
+    ts, values = await read_points(series_id, start, end)
+    return {
+        "series": _series_json(series),
+        "from": start,
+        "to": end,
+        "points": downsample(ts, values, start, end, query_args.max_points),
+    }
+
+
+def _series_json(s: Series) -> dict[str, object]:
+    return {"id": s.id, "host": s.host.name, "metric": s.metric, "labels": s.labels, "unit": s.unit}

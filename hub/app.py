@@ -1,0 +1,137 @@
+"""The hub application: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from quart import Quart, Response, send_from_directory
+from quart_schema import QuartSchema, RequestSchemaValidationError
+from quart_schema.openapi import Info
+from werkzeug.exceptions import HTTPException
+
+from hub.api import ingest, read, stream
+from hub.bus import LocalBus
+from hub.errors import HubError, error_body
+from hub.gzip_body import GzipRequestMiddleware
+from hub.metrics import render_metrics
+from hub.settings import Settings
+from hub.state import HubState, hub_state
+from hub.storage.database import close_database, open_database
+from hub.storage.writer import Writer
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None) -> Quart:
+    settings = settings or Settings()
+    app = Quart(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    # /docs must work air-gapped: Swagger UI comes from the frontend bundle, not a CDN.
+    app.config["QUART_SCHEMA_SWAGGER_JS_URL"] = "/swagger-ui/swagger-ui-bundle.js"
+    app.config["QUART_SCHEMA_SWAGGER_CSS_URL"] = "/swagger-ui/swagger-ui.css"
+    QuartSchema(
+        app,
+        info=Info(title="HostPulse hub", version="1"),
+        openapi_path="/openapi.json",
+        swagger_ui_path="/docs",
+        redoc_ui_path=None,
+        scalar_ui_path=None,
+    )
+    app.extensions["hostpulse"] = HubState(
+        settings=settings,
+        writer=Writer(settings.write_queue_batches),
+        bus=LocalBus(settings.ws_queue_frames),
+    )
+    for module in (ingest, read, stream):
+        app.register_blueprint(module.blueprint)
+    _register_error_handlers(app)
+    _register_pages(app, settings)
+
+    @app.before_serving
+    async def startup() -> None:
+        state = hub_state()
+        await open_database(settings.db)
+        state.writer.start()
+        await state.bus.start()
+
+    @app.after_serving
+    async def shutdown() -> None:
+        state = hub_state()
+        await state.writer.stop()
+        await state.bus.stop()
+        await close_database()
+
+    app.asgi_app = GzipRequestMiddleware(app.asgi_app, settings.max_body_bytes)  # type: ignore[method-assign]
+    return app
+
+
+def _register_error_handlers(app: Quart) -> None:
+    @app.errorhandler(HubError)
+    async def hub_error(error: HubError) -> tuple[dict[str, Any], int, dict[str, str]]:
+        return error.body(), error.status, error.headers
+
+    @app.errorhandler(RequestSchemaValidationError)
+    async def invalid_request(error: RequestSchemaValidationError) -> tuple[dict[str, Any], int]:
+        return error_body(
+            "invalid_batch" if _is_ingest() else "invalid_request", _describe(error)
+        ), 400
+
+    @app.errorhandler(HTTPException)
+    async def http_error(error: HTTPException) -> tuple[dict[str, Any], int]:
+        code = (error.name or "error").lower().replace(" ", "_")
+        message = error.description or error.name or "error"
+        if error.code == 400:
+            code, message = "malformed_json", "the body is not valid JSON"
+        return error_body(code, message), error.code or 500
+
+    @app.errorhandler(Exception)
+    async def unexpected(error: Exception) -> tuple[dict[str, Any], int]:
+        log.exception("unhandled error")
+        return error_body(
+            "internal_error", "the hub failed to handle this request; see its log"
+        ), 500
+
+
+def _is_ingest() -> bool:
+    from quart import request
+
+    return request.path.endswith("/ingest")
+
+
+def _describe(error: RequestSchemaValidationError) -> str:
+    """One readable line from pydantic's errors: where, and what was wrong."""
+    inner = error.validation_error
+    errors = getattr(inner, "errors", None)
+    if callable(errors):
+        parts = []
+        for item in errors()[:5]:
+            where = ".".join(str(p) for p in item.get("loc", ()))
+            parts.append(f"{where}: {item.get('msg')}" if where else str(item.get("msg")))
+        return "; ".join(parts)
+    return str(inner)
+
+
+def _register_pages(app: Quart, settings: Settings) -> None:
+    static_dir = settings.static_dir
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, Any]:
+        state = hub_state()
+        return {"status": "ok", "write_queue": state.writer.depth}
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(render_metrics(hub_state()), content_type="text/plain; version=0.0.4")
+
+    @app.get("/")
+    async def index() -> Any:
+        if not (static_dir / "index.html").is_file():
+            return error_body(
+                "dashboard_not_built", f"no dashboard in {static_dir}: run `make build`"
+            ), 503
+        return await send_from_directory(static_dir, "index.html")
+
+    @app.get("/<path:path>")
+    async def static_file(path: str) -> Any:
+        return await send_from_directory(static_dir, path)

@@ -1,0 +1,87 @@
+"""``hostpulse hub`` and ``hostpulse token``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+import click
+
+from hub.errors import SettingsError
+from hub.settings import Settings
+
+db_option = click.option(
+    "--db",
+    envvar="HOSTPULSE_DB",
+    help="Tortoise URL: sqlite://PATH or postgres://USER@HOST:PORT/DB",
+)
+
+
+def load_settings(config: str | None, **overrides: object) -> Settings:
+    try:
+        return Settings.load(config, **overrides)
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@click.command("hub")
+@db_option
+@click.option("--bind", help="HOST:PORT to listen on (default 127.0.0.1:8700)")
+@click.option("--redis", help="redis://… to share the live view between hubs")
+@click.option("--config", type=click.Path(dir_okay=False), help="TOML file with a [hub] table")
+@click.option("--log-level", default="INFO", show_default=True)
+def hub_command(
+    db: str | None, bind: str | None, redis: str | None, config: str | None, log_level: str
+) -> None:
+    """Run the hub: ingest, storage, the API and the dashboard."""
+    from hub.server import serve_hub
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = load_settings(config, db=db, bind=bind, redis=redis)
+    click.echo(f"HostPulse hub on http://{settings.bind}/ (database {settings.db})", err=True)
+    asyncio.run(serve_hub(settings))
+
+
+@click.group("token")
+def token_group() -> None:
+    """Create and revoke agent tokens."""
+
+
+@token_group.command("create")
+@click.argument("host")
+@db_option
+@click.option("--config", type=click.Path(dir_okay=False))
+def token_create(host: str, db: str | None, config: str | None) -> None:
+    """Print a new token for HOST (the last line of stdout). Only its hash is stored."""
+    from hub.tokens import create_token
+
+    token = asyncio.run(_with_database(load_settings(config, db=db).db, create_token(host)))
+    click.echo(f"# token for host {host}; it is shown once", err=True)
+    click.echo(token)
+
+
+@token_group.command("revoke")
+@click.argument("host")
+@db_option
+@click.option("--config", type=click.Path(dir_okay=False))
+def token_revoke(host: str, db: str | None, config: str | None) -> None:
+    """Revoke every token of HOST at once."""
+    from hub.tokens import revoke_tokens
+
+    count = asyncio.run(_with_database(load_settings(config, db=db).db, revoke_tokens(host)))
+    click.echo(f"revoked {count} token(s) of {host}")
+    if count == 0:
+        sys.exit(1)
+
+
+async def _with_database(db_url: str, work):  # type: ignore[no-untyped-def]
+    from hub.storage.database import close_database, open_database
+
+    await open_database(db_url)
+    try:
+        return await work
+    finally:
+        await close_database()

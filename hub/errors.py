@@ -1,0 +1,66 @@
+"""The hub's exceptions and its one JSON error shape: ``{"error": {"code": …, "message": …}}``.
+
+HubError                 answered with its status and code
+ ├── BadRequest          400  malformed or invalid input
+ ├── Unauthorized        401  missing, unknown or revoked token
+ ├── Forbidden           403  a token used for another host, a foreign Origin
+ ├── PayloadTooLarge     413  body or batch over a limit
+ ├── UnsupportedMediaType 415 a body that is not JSON
+ └── Overloaded          503  write queue full (with Retry-After)
+SettingsError            a setting is wrong: names the key, the value and what was expected
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class HubError(Exception):
+    status = 500
+    code = "internal_error"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, headers: dict[str, str] | None = None
+    ):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return error_body(self.code, self.message)
+
+
+class BadRequest(HubError):
+    status, code = 400, "bad_request"
+
+
+class Unauthorized(HubError):
+    status, code = 401, "unauthorized"
+
+
+class Forbidden(HubError):
+    status, code = 403, "forbidden"
+
+
+class PayloadTooLarge(HubError):
+    status, code = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(HubError):
+    status, code = 415, "unsupported_media_type"
+
+
+class Overloaded(HubError):
+    status, code = 503, "overloaded"
+
+
+class SettingsError(Exception):
+    def __init__(self, key: str, value: Any, expected: str) -> None:
+        self.key, self.value, self.expected = key, value, expected
+        super().__init__(f"{key} = {value!r}: expected {expected}")
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}

@@ -1,0 +1,94 @@
+"""Hub settings: CLI flags over ``HOSTPULSE_*`` environment variables over a TOML file over defaults."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from hub.errors import SettingsError
+
+DEFAULT_STATIC_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
+
+
+@dataclass(slots=True)
+class Settings:
+    db: str = "sqlite://hostpulse.sqlite3"
+    bind: str = "127.0.0.1:8700"
+    redis: str | None = None
+    static_dir: Path = DEFAULT_STATIC_DIR
+    #: Largest request body accepted, after gzip decompression.
+    max_body_bytes: int = 32 * 1024 * 1024
+    max_samples_per_batch: int = 500_000
+    max_series_per_batch: int = 20_000
+    max_labels: int = 32
+    max_label_length: int = 256
+    #: Batches waiting for the writer; past this, ingest answers 503 with Retry-After.
+    write_queue_batches: int = 256
+    #: A host is online when its last batch arrived within this many seconds.
+    online_window_s: float = 30.0
+    #: Samples further than this from the hub's clock are refused (clock skew, replay of junk).
+    max_past_s: float = 30 * 86400.0
+    max_future_s: float = 600.0
+    #: Per-WebSocket queue of frames; a client this far behind loses frames.
+    ws_queue_frames: int = 64
+    anomaly: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(
+        cls,
+        config_file: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> Settings:
+        """Merge defaults < TOML ``[hub]`` table < ``HOSTPULSE_<NAME>`` env vars < ``overrides``."""
+        values: dict[str, Any] = {}
+        if config_file:
+            path = Path(config_file)
+            try:
+                document = tomllib.loads(path.read_text())
+            except (OSError, tomllib.TOMLDecodeError) as exc:
+                raise SettingsError("--config", str(path), f"a readable TOML file ({exc})") from exc
+            values.update(document.get("hub", {}))
+            if "anomaly" in document:
+                values["anomaly"] = document["anomaly"]
+        env = os.environ if env is None else env
+        known = {f.name: f for f in fields(cls)}
+        for name in known:
+            key = f"HOSTPULSE_{name.upper()}"
+            if key in env and name != "anomaly":
+                values[name] = env[key]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        unknown = set(values) - set(known)
+        if unknown:
+            name = min(unknown)
+            raise SettingsError(f"hub.{name}", values[name], f"one of {', '.join(sorted(known))}")
+        defaults = cls()
+        for name, raw in values.items():
+            values[name] = _coerce(name, raw, getattr(defaults, name))
+        return cls(**values)
+
+
+def _coerce(name: str, raw: Any, default: Any) -> Any:
+    """Turn env strings and TOML values into the type of the default; errors name the key."""
+    if default is None or isinstance(default, dict):
+        return raw
+    kind = type(default)
+    if isinstance(default, Path):
+        return Path(raw)
+    try:
+        if kind is bool:
+            if isinstance(raw, str):
+                if raw.lower() not in {"1", "0", "true", "false", "yes", "no"}:
+                    raise ValueError(raw)
+                return raw.lower() in {"1", "true", "yes"}
+            return bool(raw)
+        value = kind(raw)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"hub.{name}", raw, f"a {kind.__name__}") from exc
+    if isinstance(value, int | float) and value < 0:
+        raise SettingsError(f"hub.{name}", raw, "a number ≥ 0")
+    return value

@@ -1,0 +1,25 @@
+"""What one running hub holds: settings, the writer, the series registry, the live bus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from quart import current_app
+
+from hub.bus import LocalBus
+from hub.settings import Settings
+from hub.storage.registry import SeriesRegistry
+from hub.storage.writer import Writer
+
+
+@dataclass(slots=True)
+class HubState:
+    settings: Settings
+    writer: Writer
+    bus: LocalBus
+    registry: SeriesRegistry = field(default_factory=SeriesRegistry)
+    ws_clients: int = 0
+
+
+def hub_state() -> HubState:
+    return current_app.extensions["hostpulse"]

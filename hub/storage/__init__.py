@@ -1,0 +1,1 @@
+"""Storage: Tortoise models, the group-commit writer and the history reader."""

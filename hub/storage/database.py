@@ -1,0 +1,36 @@
+"""Opening and closing the database. ``register_tortoise`` for Quart is broken in Tortoise 1.1.9
+(STACK-NOTES), so the app calls these from before_serving/after_serving."""
+
+from __future__ import annotations
+
+from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+MODELS = ["hub.storage.models"]
+
+
+def tortoise_config(db_url: str) -> dict:
+    return {
+        "connections": {"default": db_url},
+        "apps": {"models": {"models": MODELS, "default_connection": "default"}},
+        "use_tz": False,
+    }
+
+
+async def open_database(db_url: str, *, create_schema: bool = True) -> None:
+    await Tortoise.init(config=tortoise_config(db_url), _enable_global_fallback=True)
+    if create_schema:
+        await Tortoise.generate_schemas(safe=True)
+
+
+async def close_database() -> None:
+    await Tortoise.close_connections()
+
+
+def connection() -> BaseDBAsyncClient:
+    return connections.get("default")
+
+
+def dialect() -> str:
+    """'sqlite' or 'postgres': the hot path writes raw SQL and must know the placeholder style."""
+    return connection().capabilities.dialect

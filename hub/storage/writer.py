@@ -1,0 +1,205 @@
+"""The one task that writes samples: group commit, and an acknowledgement only after the commit.
+
+Every ingest request puts its batch on a bounded queue and awaits a future. The writer takes
+everything pending, commits it in one transaction, then resolves each future. One fsync is shared
+by all batches of a group, which is where the throughput comes from; a full queue is answered with
+503 instead of growing memory without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from tortoise.transactions import in_transaction
+
+from hub.errors import Overloaded
+from hub.storage.sql import placeholders
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class SeriesBlock:
+    series_id: int
+    ts: np.ndarray  # int64 epoch ms, in the order received
+    values: np.ndarray  # float64
+
+
+@dataclass(slots=True)
+class PendingBatch:
+    host_id: int
+    batch_id: str
+    agent_version: str
+    blocks: list[SeriesBlock]
+    samples: int
+    received_at: int
+    #: Resolved with True when the batch had already been committed (a retry), False when stored now.
+    done: asyncio.Future[bool] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+@dataclass(slots=True)
+class WriterStats:
+    commits: int = 0
+    batches: int = 0
+    samples: int = 0
+    last_commit_seconds: float = 0.0
+
+
+class Writer:
+    def __init__(self, max_pending: int) -> None:
+        self._queue: asyncio.Queue[PendingBatch] = asyncio.Queue(maxsize=max_pending)
+        self._task: asyncio.Task[None] | None = None
+        self.stats = WriterStats()
+
+    @property
+    def depth(self) -> int:
+        return self._queue.qsize()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="hostpulse-writer")
+
+    async def stop(self) -> None:
+        """Commit what is queued, then stop."""
+        if self._task is None:
+            return
+        await self._queue.join()
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        self._task = None
+
+    async def submit(self, batch: PendingBatch) -> bool:
+        """Queue ``batch`` and wait for its commit; True if it was a duplicate of a committed batch."""
+        try:
+            self._queue.put_nowait(batch)
+        except asyncio.QueueFull:
+            raise Overloaded(
+                "the write queue is full; retry later",
+                code="queue_full",
+                headers={"Retry-After": "1"},
+            ) from None
+        return await batch.done
+
+    async def _run(self) -> None:
+        while True:
+            group = [await self._queue.get()]
+            while not self._queue.empty():
+                group.append(self._queue.get_nowait())
+            try:
+                await self._commit(group)
+            except asyncio.CancelledError:
+                for batch in group:
+                    if not batch.done.done():
+                        batch.done.set_exception(
+                            Overloaded(
+                                "the hub is shutting down",
+                                code="shutting_down",
+                                headers={"Retry-After": "1"},
+                            )
+                        )
+                raise
+            except (
+                Exception
+            ) as exc:  # the database said no: every batch of the group is retried by its agent
+                log.exception("commit of %d batches failed", len(group))
+                for batch in group:
+                    if not batch.done.done():
+                        batch.done.set_exception(
+                            Overloaded(
+                                f"storage unavailable: {exc.__class__.__name__}",
+                                code="storage_unavailable",
+                                headers={"Retry-After": "2"},
+                            )
+                        )
+            finally:
+                for _ in group:
+                    self._queue.task_done()
+
+    async def _commit(self, group: list[PendingBatch]) -> None:
+        started = time.perf_counter()
+        async with in_transaction() as conn:
+            dialect = conn.capabilities.dialect
+            seen = await _committed_keys(conn, dialect, group)
+            fresh: list[PendingBatch] = []
+            duplicates: list[PendingBatch] = []
+            for batch in group:
+                key = (batch.host_id, batch.batch_id)
+                if key in seen:
+                    duplicates.append(batch)
+                else:
+                    seen.add(key)  # a retry queued behind its own first attempt is a duplicate too
+                    fresh.append(batch)
+            if fresh:
+                await conn.execute_many(
+                    placeholders(
+                        dialect,
+                        "INSERT INTO ingested_batches (host_id, batch_id, received_at, samples) "
+                        "VALUES (?, ?, ?, ?)",
+                    ),
+                    [[b.host_id, b.batch_id, b.received_at, b.samples] for b in fresh],
+                )
+                await conn.execute_many(
+                    placeholders(
+                        dialect,
+                        'INSERT INTO raw_blocks (series_id, t_min, t_max, count, ts, "values") '
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                    ),
+                    [_block_row(block) for b in fresh for block in b.blocks],
+                )
+                await _touch_hosts(conn, dialect, fresh)
+        elapsed = time.perf_counter() - started
+        self.stats.commits += 1
+        self.stats.batches += len(fresh)
+        self.stats.samples += sum(b.samples for b in fresh)
+        self.stats.last_commit_seconds = elapsed
+        for batch in fresh:
+            batch.done.set_result(False)
+        for batch in duplicates:
+            batch.done.set_result(True)
+
+
+def _block_row(block: SeriesBlock) -> list[object]:
+    ts = np.ascontiguousarray(block.ts, dtype="<i8")
+    values = np.ascontiguousarray(block.values, dtype="<f8")
+    return [
+        block.series_id,
+        int(ts.min()),
+        int(ts.max()),
+        int(ts.size),
+        ts.tobytes(),
+        values.tobytes(),
+    ]
+
+
+async def _committed_keys(conn, dialect: str, group: list[PendingBatch]) -> set[tuple[int, str]]:
+    ids = sorted({b.batch_id for b in group})
+    marks = ", ".join("?" * len(ids))
+    rows = await conn.execute_query_dict(
+        placeholders(
+            dialect, f"SELECT host_id, batch_id FROM ingested_batches WHERE batch_id IN ({marks})"
+        ),
+        ids,
+    )
+    return {(row["host_id"], row["batch_id"]) for row in rows}
+
+
+async def _touch_hosts(conn, dialect: str, batches: list[PendingBatch]) -> None:
+    latest: dict[int, tuple[int, str]] = {}
+    for b in batches:
+        latest[b.host_id] = (max(b.received_at, latest.get(b.host_id, (0, ""))[0]), b.agent_version)
+    await conn.execute_many(
+        placeholders(
+            dialect,
+            "UPDATE hosts SET last_seen = ?, agent_version = ?, "
+            "first_seen = CASE WHEN first_seen = 0 THEN ? ELSE first_seen END WHERE id = ?",
+        ),
+        [[seen, version, seen, host_id] for host_id, (seen, version) in latest.items()],
+    )

@@ -1,0 +1,57 @@
+"""The ingest wire format, version 1 (docs/protocol.md), as quart-schema/pydantic models."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+METRIC_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
+BATCH_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+
+
+class AgentInfo(BaseModel):
+    version: str = Field("", max_length=64)
+
+
+class SeriesIn(BaseModel):
+    """One series of a batch: parallel arrays of epoch-ms timestamps and finite values."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+    metric: str = Field(max_length=200, pattern=METRIC_PATTERN)
+    labels: dict[str, str] = Field(default_factory=dict)
+    unit: str = Field("", max_length=32)
+    ts: list[int] = Field(min_length=1)
+    values: list[float] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _same_length(self) -> SeriesIn:
+        if len(self.ts) != len(self.values):
+            raise ValueError(f"ts has {len(self.ts)} items but values has {len(self.values)}")
+        return self
+
+
+class IngestBatch(BaseModel):
+    """A batch of samples from one host. ``batch_id`` is stable across retries."""
+
+    version: Literal[1]
+    batch_id: str = Field(pattern=BATCH_ID_PATTERN)
+    host: str = Field(min_length=1, max_length=255)
+    agent: AgentInfo = Field(default_factory=AgentInfo)
+    series: list[SeriesIn] = Field(min_length=1)
+
+
+class IngestResult(BaseModel):
+    batch_id: str
+    accepted: int
+    duplicate: bool
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
