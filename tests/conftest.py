@@ -1,0 +1,20 @@
+"""Fixtures shared by the whole suite: a real hub process on a free port with its own database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.hub_process import LiveHub, start_hub
+
+
+@pytest.fixture
+def live_hub(tmp_path: Path) -> Iterator[LiveHub]:
+    """A real ``hostpulse hub`` process on SQLite in a temp dir; stopped with SIGTERM afterwards."""
+    hub = start_hub(tmp_path / "hub")
+    try:
+        yield hub
+    finally:
+        hub.stop()

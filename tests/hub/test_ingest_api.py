@@ -1,0 +1,126 @@
+"""POST /api/v1/ingest against a real hub process: what is stored, and every refusal's shape."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import httpx
+import pytest
+
+from tests.support.hub_process import LiveHub, make_batch, now_ms
+
+
+def cpu_series(values: list[float], start: int | None = None) -> list[dict]:
+    start = start or now_ms() - 60_000
+    return [{"metric": "cpu.percent", "labels": {"cpu": "total"}, "unit": "%",
+             "ts": [start + i * 1000 for i in range(len(values))], "values": values}]
+
+
+def stored_points(hub: LiveHub, host: str, metric: str = "cpu.percent") -> list[list[float]]:
+    series = hub.get("/api/v1/series", host=host, metric=metric).json()["series"]
+    assert len(series) == 1
+    return hub.get(f"/api/v1/series/{series[0]['id']}/points").json()["points"]
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+
+
+def test_batch_is_stored_and_read_back(live_hub: LiveHub) -> None:
+    start = now_ms() - 10_000
+    response = live_hub.post_batch("web-1", cpu_series([1.5, 2.5, 99.0], start), compress=True)
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 3 and response.json()["duplicate"] is False
+    assert stored_points(live_hub, "web-1") == [[start, 1.5], [start + 1000, 2.5], [start + 2000, 99.0]]
+    hosts = live_hub.get("/api/v1/hosts").json()["hosts"]
+    assert [(h["name"], h["online"], h["agent_version"]) for h in hosts] == [("web-1", True, "test")]
+
+
+def test_retried_batch_is_stored_once(live_hub: LiveHub) -> None:
+    series = cpu_series([1.0, 2.0])
+    first = live_hub.post_batch("web-1", series, batch_id="batch-42")
+    again = live_hub.post_batch("web-1", series, batch_id="batch-42")
+    assert first.json()["duplicate"] is False
+    assert again.status_code == 200 and again.json() == {"batch_id": "batch-42", "accepted": 0, "duplicate": True}
+    assert len(stored_points(live_hub, "web-1")) == 2
+
+
+def test_missing_and_unknown_tokens_are_refused(live_hub: LiveHub) -> None:
+    body = make_batch("web-1", cpu_series([1.0]))
+    assert_error(httpx.post(f"{live_hub.url}/api/v1/ingest", json=body), 401, "missing_token")
+    response = httpx.post(f"{live_hub.url}/api/v1/ingest", json=body, headers={"Authorization": "Bearer hp_nope"})
+    assert_error(response, 401, "invalid_token")
+
+
+def test_revoked_token_is_refused_at_once(live_hub: LiveHub) -> None:
+    from tests.support.hub_process import run_cli
+
+    token = live_hub.token("web-1")
+    assert live_hub.post_batch("web-1", cpu_series([1.0]), token=token).status_code == 200
+    run_cli("token", "revoke", "web-1", "--db", live_hub.db)
+    assert_error(live_hub.post_batch("web-1", cpu_series([2.0]), token=token), 401, "invalid_token")
+
+
+def test_token_of_another_host_is_forbidden(live_hub: LiveHub) -> None:
+    response = live_hub.post_batch("web-2", cpu_series([1.0]), token=live_hub.token("web-1"))
+    assert_error(response, 403, "host_mismatch")
+    assert live_hub.get("/api/v1/series").json()["series"] == []
+
+
+def post_raw(hub: LiveHub, body: bytes, **headers: str) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {hub.token('web-1')}", "Content-Type": "application/json", **headers}
+    return httpx.post(f"{hub.url}/api/v1/ingest", content=body, headers=headers, timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (b"{not json", "malformed_json"),
+        (b"[1, 2]", "invalid_batch"),
+        (json.dumps({"version": 1, "batch_id": "x", "host": "web-1"}).encode(), "invalid_batch"),
+        (json.dumps(make_batch("web-1", [{"metric": "cpu.percent", "ts": [1, 2], "values": [1.0]}])).encode(),
+         "invalid_batch"),
+        (json.dumps(make_batch("web-1", [{"metric": "cpu.percent", "ts": ["a"], "values": [1.0]}])).encode(),
+         "invalid_batch"),
+        (json.dumps(make_batch("web-1", [{"metric": "CPU Percent!", "ts": [1], "values": [1.0]}])).encode(),
+         "invalid_batch"),
+        (b'{"version": 1, "batch_id": "x", "host": "web-1", "series": [{"metric": "a", "ts": [1], "values": [NaN]}]}',
+         "invalid_batch"),
+        (json.dumps({**make_batch("web-1", cpu_series([1.0])), "version": 2}).encode(), "invalid_batch"),
+    ],
+    ids=["syntax", "not-an-object", "no-series", "unequal-arrays", "string-ts", "bad-metric", "nan", "version-2"],
+)
+def test_malformed_batches_get_400_and_store_nothing(live_hub: LiveHub, body: bytes, code: str) -> None:
+    assert_error(post_raw(live_hub, body), 400, code)
+    assert live_hub.get("/api/v1/series").json()["series"] == []
+
+
+def test_one_bad_series_rejects_the_whole_batch(live_hub: LiveHub) -> None:
+    series = cpu_series([1.0]) + [{"metric": "mem.used", "ts": [now_ms()], "values": ["lots"]}]
+    assert_error(live_hub.post_batch("web-1", series), 400, "invalid_batch")
+    assert live_hub.get("/api/v1/series").json()["series"] == []
+
+
+def test_timestamps_far_from_the_hub_clock_are_refused(live_hub: LiveHub) -> None:
+    response = live_hub.post_batch("web-1", cpu_series([1.0], start=now_ms() + 86_400_000))
+    assert_error(response, 400, "timestamp_out_of_range")
+
+
+def test_non_json_body_is_415(live_hub: LiveHub) -> None:
+    assert_error(post_raw(live_hub, b"a=1", **{"Content-Type": "text/plain"}), 415, "unsupported_media_type")
+
+
+def test_broken_and_oversized_gzip(live_hub: LiveHub) -> None:
+    assert_error(post_raw(live_hub, b"\x1f\x8b not gzip", **{"Content-Encoding": "gzip"}), 400, "bad_gzip")
+    bomb = gzip.compress(b" " * (64 * 1024 * 1024))  # 64 MiB of spaces in ~64 KiB: over the 32 MiB limit
+    assert_error(post_raw(live_hub, bomb, **{"Content-Encoding": "gzip"}), 413, "payload_too_large")
+    assert live_hub.get("/healthz").status_code == 200
+
+
+def test_unknown_series_is_404_in_the_error_shape(live_hub: LiveHub) -> None:
+    assert_error(live_hub.get("/api/v1/series/999/points"), 404, "not_found")
