@@ -1,0 +1,43 @@
+// Bundles the dashboard into dist/ for the hub to serve:
+//   dist/index.html              the one page (loads the two files below, no inline script)
+//   dist/assets/app.js, app.css  the bundle
+//   dist/swagger-ui/             swagger-ui-bundle.js + swagger-ui.css, so the hub's /docs works offline
+// `node build.mjs --watch` rebuilds on change.
+import { copyFile, mkdir, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+const root = dirname(fileURLToPath(import.meta.url));
+const dist = join(root, "dist");
+const require = createRequire(import.meta.url);
+const watch = process.argv.includes("--watch");
+
+await rm(dist, { recursive: true, force: true });
+await mkdir(join(dist, "swagger-ui"), { recursive: true });
+await mkdir(join(dist, "assets"), { recursive: true });
+await copyFile(join(root, "src", "index.html"), join(dist, "index.html"));
+await copyFile(join(root, "src", "favicon.svg"), join(dist, "assets", "favicon.svg"));
+const swagger = dirname(require.resolve("swagger-ui-dist/package.json"));
+for (const name of ["swagger-ui-bundle.js", "swagger-ui.css"]) {
+  await copyFile(join(swagger, name), join(dist, "swagger-ui", name));
+}
+
+const options = {
+  entryPoints: { app: join(root, "src", "main.js") },
+  outdir: join(dist, "assets"),
+  bundle: true,
+  format: "esm",
+  target: ["es2020"],
+  minify: !watch,
+  sourcemap: true,
+  legalComments: "linked",
+  logLevel: "info",
+};
+if (watch) {
+  const ctx = await esbuild.context(options);
+  await ctx.watch();
+} else {
+  await esbuild.build(options);
+}

@@ -1,0 +1,61 @@
+// The hub's read API (docs/protocol.md "Read API"). Paths are relative so the page works
+// wherever the hub mounts it; timestamps are epoch ms.
+
+const BASE = "api/v1/";
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+async function getJSON(path, params = {}, { signal } = {}) {
+  const url = new URL(BASE + path, document.baseURI);
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
+  }
+  const response = await fetch(url, { signal, headers: { Accept: "application/json" } });
+  if (!response.ok) {
+    let code = "http_error";
+    let message = `${response.status} ${response.statusText}`;
+    try {
+      const body = await response.json();
+      code = body?.error?.code ?? code;
+      message = body?.error?.message ?? message;
+    } catch {
+      // Not the JSON error shape (a proxy's HTML page, say): keep the status line.
+    }
+    throw new ApiError(response.status, code, message);
+  }
+  return response.json();
+}
+
+/** Every host the hub knows: [{name, labels, agent_version, first_seen, last_seen, online}]. */
+export async function listHosts(options) {
+  const body = await getJSON("hosts", {}, options);
+  return Array.isArray(body) ? body : body.hosts ?? [];
+}
+
+/** Series matching host/metric (both optional): [{id, host, metric, labels, unit}]. */
+export async function listSeries({ host, metric } = {}, options) {
+  const body = await getJSON("series", { host, metric }, options);
+  return Array.isArray(body) ? body : body.series ?? [];
+}
+
+/** Points of one series in [from, to], at most maxPoints: [[ts, value, ...extras], ...]. */
+export async function getPoints(id, { from, to, maxPoints } = {}, options) {
+  const body = await getJSON(
+    `series/${encodeURIComponent(id)}/points`,
+    { from, to, max_points: maxPoints },
+    options,
+  );
+  return Array.isArray(body) ? body : body.points ?? [];
+}
+
+/** Anomalies in [from, to], optionally for one host. */
+export async function listAnomalies({ host, from, to } = {}, options) {
+  const body = await getJSON("anomalies", { host, from, to }, options);
+  return Array.isArray(body) ? body : body.anomalies ?? [];
+}

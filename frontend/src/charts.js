@@ -1,0 +1,274 @@
+// Chart factory: registers only the Chart.js parts the dashboard uses, and wraps a line chart
+// on a time axis that the caller feeds from SeriesBuffers and redraws through render.js.
+
+import {
+  Chart,
+  Filler,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  PointElement,
+  TimeScale,
+  Tooltip,
+} from "chart.js";
+import "chartjs-adapter-date-fns";
+import annotationPlugin from "chartjs-plugin-annotation";
+import zoomPlugin from "chartjs-plugin-zoom";
+import { formatTick, formatValue } from "./format.js";
+import { crosshairPlugin } from "./crosshair.js";
+import { colors, onThemeChange } from "./theme.js";
+
+Chart.register(
+  LineController, LineElement, PointElement, LinearScale, TimeScale,
+  Filler, Tooltip, Legend, annotationPlugin, zoomPlugin, crosshairPlugin,
+);
+
+/** Every TimeChart on the page by key; window.hostpulse.charts is this map (the test hook). */
+export const registry = new Map();
+
+function withAlpha(hex, alpha) {
+  const n = parseInt(hex.slice(1), 16);
+  return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
+}
+
+function bandText(point, unit) {
+  return `${formatValue(point.low, unit).replace(` ${unit}`, "")}–${formatValue(point.high, unit)}`;
+}
+
+/** Tooltip line for one point: "Value: 71.3 °C (anomaly, expected 44–56 °C)". */
+export function describePoint(point, unit) {
+  const value = `Value: ${formatValue(point.y, unit)}`;
+  if (point.anomaly && point.low !== undefined) return `${value} (anomaly, expected ${bandText(point, unit)})`;
+  if (point.anomaly) return `${value} (anomaly)`;
+  if (point.low !== undefined) return `${value} (expected ${bandText(point, unit)})`;
+  return value;
+}
+
+function thresholdAnnotations(thresholds, c) {
+  if (!thresholds) return {};
+  const line = (value, color, name) => ({
+    type: "line",
+    yMin: value,
+    yMax: value,
+    yScaleID: "y0",
+    borderColor: color,
+    borderWidth: 1,
+    borderDash: [6, 4],
+    label: { display: false, content: `${name} ${value}` },
+  });
+  const out = {};
+  if (thresholds.warning !== undefined) out.warning = line(thresholds.warning, c.warning, "warning");
+  if (thresholds.critical !== undefined) out.critical = line(thresholds.critical, c.critical, "critical");
+  return out;
+}
+
+export class TimeChart {
+  /**
+   * options: {key, units: [unit, ...] (one y axis each), mini, thresholds: {warning, critical},
+   * fill, windowMs, onUserZoom, crosshairGroup}
+   */
+  constructor(container, options) {
+    this.options = options;
+    this.key = options.key;
+    this.units = options.units && options.units.length ? options.units : [""];
+    this.container = container;
+    this.container.classList.add("chart-box");
+    this.canvas = document.createElement("canvas");
+    this.container.append(this.canvas);
+    this.entries = [];
+    this.live = true;
+    this.windowMs = options.windowMs ?? 5 * 60_000;
+    this.min = Date.now() - this.windowMs;
+    this.max = Date.now();
+    this.pointsReceived = 0;
+    this.renders = 0;
+    this.structure = "";
+    this.chart = new Chart(this.canvas, this.config());
+    this.untheme = onThemeChange(() => this.applyTheme());
+    if (this.key) registry.set(this.key, this);
+  }
+
+  config() {
+    const c = colors();
+    const mini = Boolean(this.options.mini);
+    const scales = {
+      x: {
+        type: "time",
+        min: this.min,
+        max: this.max,
+        ticks: { maxRotation: 0, autoSkipPadding: 24, color: c.text, display: !mini },
+        grid: { color: c.grid, display: !mini },
+        border: { display: !mini },
+        time: { tooltipFormat: "yyyy-MM-dd HH:mm:ss", displayFormats: { second: "HH:mm:ss", minute: "HH:mm", hour: "HH:mm" } },
+      },
+    };
+    this.units.forEach((unit, i) => {
+      scales[`y${i}`] = {
+        type: "linear",
+        position: i % 2 === 0 ? "left" : "right",
+        // Percentages get a fixed 0–100 axis: no rescaling work per frame, and thresholds stay put.
+        min: unit === "%" ? 0 : undefined,
+        max: unit === "%" ? 100 : undefined,
+        beginAtZero: unit === "B" || unit === "B/s",
+        ticks: {
+          color: c.text,
+          maxTicksLimit: mini ? 3 : 6,
+          callback: (value) => formatTick(value, unit),
+          display: !mini || i === 0,
+        },
+        title: { display: !mini && this.units.length > 1, text: unit, color: c.text },
+        grid: { color: c.grid, drawOnChartArea: i === 0 },
+        border: { display: false },
+      };
+    });
+    return {
+      type: "line",
+      data: { datasets: [] },
+      options: {
+        parsing: false,
+        normalized: true,
+        animation: false,
+        responsive: true,
+        maintainAspectRatio: false,
+        spanGaps: false,
+        interaction: { mode: "nearest", axis: "x", intersect: false },
+        elements: { line: { borderWidth: mini ? 1.25 : 1.5, tension: 0 }, point: { hitRadius: 4 } },
+        scales,
+        plugins: {
+          legend: {
+            display: !mini && this.options.legend !== false,
+            labels: { color: c.text, boxWidth: 12, filter: (item, data) => !data.datasets[item.datasetIndex].band },
+          },
+          tooltip: {
+            filter: (item) => !item.dataset.band,
+            callbacks: {
+              label: (item) => {
+                const unit = item.dataset.unit;
+                return `${item.dataset.label}: ${describePoint(item.raw, unit)}`;
+              },
+            },
+          },
+          annotation: { annotations: thresholdAnnotations(this.options.thresholds, c) },
+          zoom: this.options.onUserZoom ? this.zoomOptions() : { zoom: {}, pan: {} },
+          crosshair: { group: this.options.crosshairGroup ?? null },
+        },
+      },
+    };
+  }
+
+  zoomOptions() {
+    const onUser = () => this.options.onUserZoom(this);
+    return {
+      zoom: {
+        wheel: { enabled: true, modifierKey: "ctrl" },
+        pinch: { enabled: true },
+        drag: { enabled: true, modifierKey: "shift" },
+        mode: "x",
+        onZoomStart: onUser,
+      },
+      pan: { enabled: true, mode: "x", onPanStart: onUser },
+    };
+  }
+
+  /** entries: [{buffer, label, color, unit}]; a unit picks its y axis. */
+  setSeries(entries) {
+    this.entries = entries;
+    this.structure = "";
+  }
+
+  buildDatasets() {
+    const c = colors();
+    const datasets = [];
+    for (const entry of this.entries) {
+      const axis = `y${Math.max(0, this.units.indexOf(entry.unit))}`;
+      const color = entry.color;
+      const buffer = entry.buffer;
+      datasets.push({
+        label: entry.label,
+        unit: entry.unit,
+        data: buffer.data,
+        yAxisID: axis,
+        borderColor: color,
+        backgroundColor: withAlpha(color, 0.15),
+        fill: this.options.fill ? "origin" : false,
+        // Anomalies: red and larger; every other point is invisible until hovered.
+        pointRadius: (ctx) => (ctx.raw && ctx.raw.anomaly ? 4 : 0),
+        pointHoverRadius: (ctx) => (ctx.raw && ctx.raw.anomaly ? 6 : 3),
+        pointBackgroundColor: (ctx) => (ctx.raw && ctx.raw.anomaly ? c.anomaly : color),
+        pointBorderColor: (ctx) => (ctx.raw && ctx.raw.anomaly ? c.anomaly : color),
+        buffer,
+      });
+      if (buffer.hasBand) {
+        // The expected band: "high" fills down to the "low" dataset right after it.
+        datasets.push({ label: `${entry.label} expected`, band: "high", data: buffer.high, yAxisID: axis,
+          borderWidth: 0, pointRadius: 0, pointHitRadius: 0, backgroundColor: c.band, fill: "+1", buffer });
+        datasets.push({ label: `${entry.label} expected low`, band: "low", data: buffer.low, yAxisID: axis,
+          borderWidth: 0, pointRadius: 0, pointHitRadius: 0, fill: false, buffer });
+      }
+    }
+    this.chart.data.datasets = datasets;
+  }
+
+  /** Count points that arrived live (the test hook reads it). */
+  noteLive(n) {
+    this.pointsReceived += n;
+  }
+
+  setWindow(min, max) {
+    this.min = min;
+    this.max = max;
+  }
+
+  /** Redraw now: move the x window when live, point the datasets at the current buffers. */
+  render() {
+    const structure = this.entries.map((e) => `${e.buffer.info.id}:${e.buffer.hasBand}`).join(",");
+    if (structure !== this.structure) {
+      this.buildDatasets();
+      this.structure = structure;
+    }
+    if (this.live) {
+      this.max = Date.now();
+      this.min = this.max - this.windowMs;
+    }
+    if (this.live || !this.zoomed) {
+      const x = this.chart.options.scales.x;
+      x.min = this.min;
+      x.max = this.max;
+    }
+    for (const dataset of this.chart.data.datasets) {
+      const buffer = dataset.buffer;
+      dataset.data = dataset.band === "high" ? buffer.high : dataset.band === "low" ? buffer.low : buffer.data;
+    }
+    this.chart.update("none");
+    this.renders += 1;
+    this.lastRender = Date.now();
+    this.container.dataset.pointsReceived = String(this.pointsReceived);
+  }
+
+  applyTheme() {
+    const c = colors();
+    const o = this.chart.options;
+    for (const scale of Object.values(o.scales)) {
+      scale.ticks.color = c.text;
+      scale.grid.color = c.grid;
+      if (scale.title) scale.title.color = c.text;
+    }
+    o.plugins.legend.labels.color = c.text;
+    o.plugins.annotation.annotations = thresholdAnnotations(this.options.thresholds, c);
+    this.structure = "";
+    this.render();
+  }
+
+  resetZoom() {
+    this.zoomed = false;
+    this.chart.resetZoom("none");
+  }
+
+  destroy() {
+    this.untheme();
+    if (this.key && registry.get(this.key) === this) registry.delete(this.key);
+    this.chart.destroy();
+    this.canvas.remove();
+  }
+}

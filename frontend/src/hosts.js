@@ -1,0 +1,58 @@
+// What the page knows about each host: the hub's record plus when a live point last came in.
+
+import { listHosts } from "./api.js";
+import { toMs } from "./format.js";
+
+export const ONLINE_MS = 15_000;
+export const STALE_MS = 120_000;
+
+export class HostDirectory extends EventTarget {
+  constructor() {
+    super();
+    this.hosts = new Map();
+  }
+
+  /** Load (or reload) the host list from the hub; fires "change". */
+  async refresh() {
+    const list = await listHosts();
+    for (const record of list) this.upsert(record.name, record);
+    this.dispatchEvent(new Event("change"));
+    return this.hosts;
+  }
+
+  upsert(name, record = {}) {
+    let host = this.hosts.get(name);
+    const isNew = !host;
+    if (!host) {
+      host = { name, labels: {}, agentVersion: "", lastSeen: 0, hubOnline: false, liveSeen: false };
+      this.hosts.set(name, host);
+    }
+    if (record.labels) host.labels = record.labels;
+    if (record.agent_version) host.agentVersion = record.agent_version;
+    if (record.last_seen !== undefined) host.lastSeen = Math.max(host.lastSeen, toMs(record.last_seen));
+    if (record.online !== undefined) host.hubOnline = Boolean(record.online);
+    if (isNew) this.dispatchEvent(new CustomEvent("added", { detail: host }));
+    return host;
+  }
+
+  /** A live point for `name` arrived with timestamp `ts`. */
+  seen(name, ts) {
+    const host = this.upsert(name);
+    host.liveSeen = true;
+    host.lastSeen = Math.max(host.lastSeen, ts || Date.now());
+    return host;
+  }
+
+  state(host, now = Date.now()) {
+    const age = now - host.lastSeen;
+    if (age <= ONLINE_MS || (host.hubOnline && !host.liveSeen && age <= STALE_MS)) return "online";
+    if (age <= STALE_MS) return "stale";
+    return "offline";
+  }
+
+  downCount(now = Date.now()) {
+    let n = 0;
+    for (const host of this.hosts.values()) if (this.state(host, now) === "offline") n += 1;
+    return n;
+  }
+}

@@ -1,0 +1,72 @@
+// Entry point: one live connection and one host directory for the page, and a hash router
+// that mounts one panel at a time (#/, #/host/NAME?range=1h, #/compare, #/anomalies).
+
+import "./style.css";
+import { registry } from "./charts.js";
+import { HostDirectory } from "./hosts.js";
+import { LiveConnection } from "./live.js";
+import { mountOverview } from "./panels/overview.js";
+
+const live = new LiveConnection();
+const hosts = new HostDirectory();
+const view = document.getElementById("view");
+const conn = document.getElementById("conn");
+
+// The test and benchmark hook: charts by key, the live connection, the host directory.
+window.hostpulse = { charts: registry, live, hosts };
+
+const ROUTES = [
+  { pattern: /^\/?$/, name: "overview", mount: (params) => mountOverview(view, { live, hosts, params }) },
+];
+
+export function parseHash(hash = location.hash) {
+  const raw = hash.replace(/^#/, "") || "/";
+  const [path, query = ""] = raw.split("?");
+  return { path, params: Object.fromEntries(new URLSearchParams(query)) };
+}
+
+let current = null;
+
+function route() {
+  const { path, params } = parseHash();
+  if (current) current.destroy();
+  view.replaceChildren();
+  let matched = null;
+  for (const r of ROUTES) {
+    const m = path.match(r.pattern);
+    if (m) {
+      matched = r;
+      current = r.mount({ ...params, match: m.slice(1).map(decodeURIComponent) });
+      break;
+    }
+  }
+  if (!matched) {
+    current = null;
+    const p = document.createElement("p");
+    p.className = "empty";
+    p.textContent = "No such page.";
+    view.append(p);
+  }
+  for (const a of document.querySelectorAll(".nav a")) {
+    a.classList.toggle("active", matched !== null && a.dataset.route === matched.name);
+  }
+  updateTitle();
+}
+
+function updateTitle() {
+  const down = hosts.downCount();
+  const base = current && current.title ? `${current.title} · HostPulse` : "HostPulse";
+  const title = down ? `(${down} down) ${base}` : base;
+  if (document.title !== title) document.title = title;
+}
+
+live.addEventListener("state", (event) => {
+  const { state } = event.detail;
+  conn.dataset.state = state;
+  conn.textContent = state === "open" ? "live" : state === "connecting" ? "connecting…" : "offline";
+});
+
+window.addEventListener("hashchange", route);
+setInterval(updateTitle, 1000);
+live.start();
+route();

@@ -1,0 +1,114 @@
+// Our own point buffers, one per series. Chart.js datasets point at these arrays (parsing: false),
+// and we never push into dataset.data: with decimation it is a getter over a copy (STACK-NOTES).
+
+/** One point as Chart.js reads it with parsing off, plus the hub's optional extras. */
+function toPoint(p) {
+  // Wire points are [ts, value, score, low, high, anomaly]; everything after value is optional.
+  const point = { x: p[0], y: p[1] };
+  if (p.length > 2) {
+    point.score = p[2];
+    if (typeof p[3] === "number" && typeof p[4] === "number") {
+      point.low = p[3];
+      point.high = p[4];
+    }
+    point.anomaly = Boolean(p[5]);
+  }
+  return point;
+}
+
+function lowerBound(data, ts) {
+  let lo = 0;
+  let hi = data.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (data[mid].x < ts) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export class SeriesBuffer {
+  /** `info` is the hub's series object: {id, host, metric, labels, unit}. */
+  constructor(info) {
+    this.info = info;
+    this.data = [];
+    this.low = [];
+    this.high = [];
+    this.hasBand = false;
+    this.anomalies = 0;
+    this.version = 0;
+  }
+
+  /** Add wire points, live or from history, in any order; a repeated ts replaces the old one. */
+  add(points) {
+    if (!points || points.length === 0) return 0;
+    const fresh = points.map(toPoint);
+    const last = this.data.length ? this.data[this.data.length - 1].x : -Infinity;
+    let inOrder = fresh[0].x > last;
+    for (let i = 1; inOrder && i < fresh.length; i += 1) inOrder = fresh[i].x > fresh[i - 1].x;
+    if (inOrder) {
+      for (const point of fresh) this.data.push(point);
+      this.pushBand(fresh);
+    } else {
+      // History arriving after live points, or a gap fill: merge, newest copy of a ts wins.
+      const byTs = new Map();
+      for (const point of this.data) byTs.set(point.x, point);
+      for (const point of fresh) byTs.set(point.x, point);
+      this.data = [...byTs.values()].sort((a, b) => a.x - b.x);
+      this.rebuildBand();
+    }
+    this.version += 1;
+    return fresh.length;
+  }
+
+  pushBand(points) {
+    for (const point of points) {
+      if (point.low !== undefined) {
+        this.hasBand = true;
+        this.low.push({ x: point.x, y: point.low });
+        this.high.push({ x: point.x, y: point.high });
+      }
+      if (point.anomaly) this.anomalies += 1;
+    }
+  }
+
+  rebuildBand() {
+    this.low = [];
+    this.high = [];
+    this.anomalies = 0;
+    this.pushBand(this.data);
+  }
+
+  /** Forget points older than `minTs` (keeping one before it so the line enters the chart). */
+  trim(minTs) {
+    const i = lowerBound(this.data, minTs) - 1;
+    if (i <= 0) return;
+    this.data = this.data.slice(i);
+    if (this.hasBand) {
+      const j = lowerBound(this.low, minTs) - 1;
+      if (j > 0) {
+        this.low = this.low.slice(j);
+        this.high = this.high.slice(j);
+      }
+    }
+    this.anomalies = this.data.reduce((n, point) => n + (point.anomaly ? 1 : 0), 0);
+    this.version += 1;
+  }
+
+  clear() {
+    this.data = [];
+    this.low = [];
+    this.high = [];
+    this.anomalies = 0;
+    this.version += 1;
+  }
+
+  last() {
+    return this.data.length ? this.data[this.data.length - 1] : null;
+  }
+
+  /** Values from `since` on, for sparklines and meters. */
+  valuesSince(since) {
+    return this.data.slice(lowerBound(this.data, since));
+  }
+}
