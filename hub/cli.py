@@ -36,3 +36,7 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="hostpulse")
 def main() -> None:
     """HostPulse: live, per-second charts of your machines and your own data."""
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+# HostPulse: `make demo` runs it, `make test` tests it. Every step is a file target, so a second
+# run on a set-up machine only checks timestamps and goes straight to the work.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+FRONTEND_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/build.mjs frontend/package.json
+
+.PHONY: demo test setup build chromium lint bench clean
+
+demo: setup ## Set up, then run hub + local agent on an embedded SQLite and print the dashboard URL
+	$(BIN)/hostpulse demo
+
+test: setup chromium ## Set up, then run the whole test suite, browser tests included
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.installed build
+
+$(VENV)/.installed: pyproject.toml
+	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+frontend/node_modules/.installed: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+build: frontend/dist/index.html
+
+frontend/dist/index.html: frontend/node_modules/.installed $(FRONTEND_SOURCES)
+	cd frontend && npm run build
+	touch $@
+
+# Debian's chromium for the Playwright tests: never `playwright install`, which downloads.
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check agent hub plugins tests bench
+
+clean:
+	rm -rf $(VENV) frontend/node_modules frontend/dist
