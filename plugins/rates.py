@@ -7,7 +7,8 @@ previous reading here and emits ``(now - before) / elapsed`` from its second col
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any
 
 
 class Rates:
@@ -24,8 +25,8 @@ class Rates:
         self._clock = clock
         self._then: float | None = None
         self._elapsed: float | None = None
-        self._before: dict[Hashable, float] = {}
-        self._now: dict[Hashable, float] = {}
+        self._before: dict[Hashable, Any] = {}
+        self._now: dict[Hashable, Any] = {}
 
     def tick(self) -> float | None:
         """Start a round; return the seconds since the previous round (None on the first)."""
@@ -46,3 +47,21 @@ class Rates:
         if delta < 0:
             return None
         return delta / elapsed
+
+    def rates(self, key: Hashable, values: Mapping[str, float]) -> dict[str, float] | None:
+        """Like :meth:`rate` for counters read together (one device's fields): all or nothing.
+
+        When any of them went backwards the device was reset, and the others are suspect too.
+        """
+        before = self._before.get(key)
+        self._now[key] = now = dict(values)
+        elapsed = self._elapsed
+        if not isinstance(before, dict) or elapsed is None or elapsed <= 0:
+            return None
+        result: dict[str, float] = {}
+        for field, value in now.items():
+            then = before.get(field)
+            if then is None or value < then:
+                return None
+            result[field] = (value - then) / elapsed
+        return result

@@ -1,0 +1,57 @@
+"""Choosing devices and interfaces by name, and checking list options, for the built-in sources."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from fnmatch import fnmatchcase
+from typing import Any
+
+from agent.errors import ConfigError
+
+#: The hub's rule for metric names (docs/protocol.md).
+METRIC_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+
+
+class NameFilter:
+    """Keeps a name when it matches one of ``include`` (empty: any) and none of ``exclude``.
+
+    Patterns are shell globs (``eth*``, ``loop?``); a plain name matches itself only.
+    """
+
+    def __init__(self, include: Sequence[str] = (), exclude: Sequence[str] = ()) -> None:
+        self.include = tuple(include)
+        self.exclude = tuple(exclude)
+        self._cache: dict[str, bool] = {}
+
+    def __call__(self, name: str) -> bool:
+        # Device names repeat every second; glob matching them each time is wasted work.
+        kept = self._cache.get(name)
+        if kept is None:
+            kept = (not self.include or any(fnmatchcase(name, p) for p in self.include)) and not any(
+                fnmatchcase(name, p) for p in self.exclude
+            )
+            if len(self._cache) < 4096:
+                self._cache[name] = kept
+        return kept
+
+
+def check_strings(source: str, config: Mapping[str, Any], *keys: str) -> None:
+    """Raise a ConfigError unless each list option in ``keys`` holds only strings."""
+    for key in keys:
+        for item in config[key]:
+            if not isinstance(item, str):
+                raise ConfigError(f"plugins.{source}.{key}", item, "a list of strings")
+
+
+def check_choice(source: str, config: Mapping[str, Any], key: str, choices: Sequence[str]) -> None:
+    """Raise a ConfigError unless option ``key`` is one of ``choices``."""
+    if config[key] not in choices:
+        raise ConfigError(f"plugins.{source}.{key}", config[key], f"one of {', '.join(choices)}")
+
+
+def check_prefix(source: str, config: Mapping[str, Any], key: str = "prefix") -> None:
+    """Raise a ConfigError unless option ``key`` is empty or a valid dotted metric prefix."""
+    prefix = config[key]
+    if prefix and not METRIC_RE.match(prefix):
+        raise ConfigError(f"plugins.{source}.{key}", prefix, "a dotted lowercase metric prefix")
