@@ -54,6 +54,11 @@ class LocalBus:
         finally:
             self.subscribers.discard(sub)
 
+    @property
+    def has_subscribers(self) -> bool:
+        """Whether building a frame is worth it: ingest skips it when nobody watches."""
+        return bool(self.subscribers)
+
     def publish(self, frame: dict[str, Any]) -> None:
         """Deliver a frame to every interested subscriber; ``points`` frames are filtered per series."""
         for sub in list(self.subscribers):

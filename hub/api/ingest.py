@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from itertools import chain
+
 import numpy as np
+from pydantic import ValidationError
 from quart import Blueprint, g, request
-from quart_schema import validate_request, validate_response
+from quart_schema import RequestSchemaValidationError, document_request, validate_response
 
 from hub.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized, UnsupportedMediaType
-from hub.state import hub_state
+from hub.state import HubState, hub_state
+from hub.storage.models import Host
+from hub.storage.registry import SeriesInfo
 from hub.storage.writer import PendingBatch, SeriesBlock
 from hub.tokens import host_for_token, now_ms
 from hub.wire import ErrorResponse, IngestBatch, IngestResult
@@ -17,7 +22,7 @@ blueprint = Blueprint("ingest", __name__, url_prefix="/api/v1")
 
 @blueprint.before_request
 async def authenticate() -> None:
-    # Before the body is parsed, so an anonymous client cannot make the hub decode anything.
+    # Before the body is read, so an anonymous client cannot make the hub decode anything.
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -36,17 +41,74 @@ async def authenticate() -> None:
 
 
 @blueprint.post("/ingest")
-@validate_request(IngestBatch)
+@document_request(IngestBatch)
 @validate_response(IngestResult, 200)
 @validate_response(ErrorResponse, 400)
-async def ingest(data: IngestBatch) -> IngestResult:
+async def ingest() -> IngestResult:
     """Store a batch of samples. Answered only after the batch is committed."""
+    # The quart-schema model validates the raw bytes in pydantic-core (Rust) rather than through
+    # Quart's json.loads and a dict: no Python dict per series on the way, several times faster.
+    try:
+        data = IngestBatch.model_validate_json(await request.get_data())
+    except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            raise BadRequest(
+                f"the body is not valid JSON: {exc.errors()[0]['msg']}", code="malformed_json"
+            ) from None
+        raise RequestSchemaValidationError(exc) from None
     state = hub_state()
-    settings = state.settings
-    host = g.host
+    host: Host = g.host
     if data.host != host.name:
         raise Forbidden(
             f"this token belongs to host {host.name!r}, not {data.host!r}", code="host_mismatch"
+        )
+    _check_limits(state, data)
+    received = now_ms()
+    ts_all, values_all, offsets = _columns(data)
+    _check_clock(state, ts_all, received)
+    infos = [
+        await state.registry.resolve(host.id, host.name, s.metric, s.labels, s.unit)
+        for s in data.series
+    ]
+    blocks = [
+        SeriesBlock(info.id, ts_all[lo:hi], values_all[lo:hi])
+        for info, lo, hi in zip(infos, offsets[:-1], offsets[1:], strict=True)
+    ]
+    batch = PendingBatch(
+        host_id=host.id,
+        batch_id=data.batch_id,
+        agent_version=data.agent.version,
+        blocks=blocks,
+        samples=int(ts_all.size),
+        received_at=received,
+    )
+    duplicate = await state.writer.submit(batch)
+    if not duplicate and state.bus.has_subscribers:
+        state.bus.publish(_points_frame(host.name, received, infos, data))
+    return IngestResult(
+        batch_id=data.batch_id, accepted=0 if duplicate else batch.samples, duplicate=duplicate
+    )
+
+
+def _columns(data: IngestBatch) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """All timestamps and values of the batch as two flat arrays; series i is [offsets[i], offsets[i+1])."""
+    lengths = [len(s.ts) for s in data.series]
+    offsets = [0, *np.cumsum(lengths).tolist()]
+    ts = np.fromiter(
+        chain.from_iterable(s.ts for s in data.series), dtype=np.int64, count=offsets[-1]
+    )
+    values = np.fromiter(
+        chain.from_iterable(s.values for s in data.series), dtype=np.float64, count=offsets[-1]
+    )
+    return ts, values, offsets
+
+
+def _check_limits(state: HubState, data: IngestBatch) -> None:
+    settings = state.settings
+    if len(data.series) > settings.max_series_per_batch:
+        raise PayloadTooLarge(
+            f"{len(data.series)} series in one batch; the limit is {settings.max_series_per_batch}",
+            code="too_many_series",
         )
     total = sum(len(s.ts) for s in data.series)
     if total > settings.max_samples_per_batch:
@@ -54,61 +116,44 @@ async def ingest(data: IngestBatch) -> IngestResult:
             f"{total} samples in one batch; the limit is {settings.max_samples_per_batch}",
             code="too_many_samples",
         )
-    if len(data.series) > settings.max_series_per_batch:
-        raise PayloadTooLarge(
-            f"{len(data.series)} series in one batch; the limit is {settings.max_series_per_batch}",
-            code="too_many_series",
-        )
-    received = now_ms()
-    oldest = received - int(settings.max_past_s * 1000)
-    newest = received + int(settings.max_future_s * 1000)
-
-    blocks: list[SeriesBlock] = []
-    frame_series: list[dict[str, object]] = []
-    for item in data.series:
-        _check_labels(item.metric, item.labels, settings.max_labels, settings.max_label_length)
-        ts = np.asarray(item.ts, dtype=np.int64)
-        values = np.asarray(item.values, dtype=np.float64)
-        if ts.min() < oldest or ts.max() > newest:
+    for s in data.series:
+        if len(s.labels) > settings.max_labels:
             raise BadRequest(
-                f"{item.metric}: timestamps must lie between {oldest} and {newest} (epoch ms, hub clock {received})",
-                code="timestamp_out_of_range",
+                f"{s.metric}: {len(s.labels)} labels; the limit is {settings.max_labels}",
+                code="too_many_labels",
             )
-        info = await state.registry.resolve(host.id, host.name, item.metric, item.labels, item.unit)
-        blocks.append(SeriesBlock(info.id, ts, values))
-        frame_series.append(
-            {
-                **info.as_json(),
-                "points": [[t, v] for t, v in zip(item.ts, item.values, strict=True)],
-            }
-        )
-
-    batch = PendingBatch(
-        host_id=host.id,
-        batch_id=data.batch_id,
-        agent_version=data.agent.version,
-        blocks=blocks,
-        samples=total,
-        received_at=received,
-    )
-    duplicate = await state.writer.submit(batch)
-    if not duplicate:
-        state.bus.publish(
-            {"type": "points", "host": host.name, "received_at": received, "series": frame_series}
-        )
-    return IngestResult(
-        batch_id=data.batch_id, accepted=0 if duplicate else total, duplicate=duplicate
-    )
+        for key, value in s.labels.items():
+            if (
+                not key
+                or len(key) > settings.max_label_length
+                or len(value) > settings.max_label_length
+            ):
+                raise BadRequest(
+                    f"{s.metric}: label {key[:40]!r} needs a name, and name and value of at most "
+                    f"{settings.max_label_length} characters",
+                    code="label_too_long",
+                )
 
 
-def _check_labels(metric: str, labels: dict[str, str], max_labels: int, max_length: int) -> None:
-    if len(labels) > max_labels:
+def _check_clock(state: HubState, ts: np.ndarray, received: int) -> None:
+    oldest = received - int(state.settings.max_past_s * 1000)
+    newest = received + int(state.settings.max_future_s * 1000)
+    if ts.min() < oldest or ts.max() > newest:
         raise BadRequest(
-            f"{metric}: {len(labels)} labels; the limit is {max_labels}", code="too_many_labels"
+            f"timestamps must lie between {oldest} and {newest} (epoch ms; the hub's clock reads {received})",
+            code="timestamp_out_of_range",
         )
-    for key, value in labels.items():
-        if not key or len(key) > max_length or len(value) > max_length:
-            raise BadRequest(
-                f"{metric}: label {key[:40]!r} must have a name and a value of at most {max_length} characters",
-                code="label_too_long",
-            )
+
+
+def _points_frame(
+    host: str, received: int, infos: list[SeriesInfo], data: IngestBatch
+) -> dict[str, object]:
+    return {
+        "type": "points",
+        "host": host,
+        "received_at": received,
+        "series": [
+            {**info.as_json(), "points": [[t, v] for t, v in zip(s.ts, s.values, strict=True)]}
+            for info, s in zip(infos, data.series, strict=True)
+        ],
+    }
