@@ -61,6 +61,9 @@ class Source:
     options: ClassVar[dict[str, Option]] = {}
     #: Short description shown by ``hostpulse plugins``; the class docstring is used when empty.
     description: ClassVar[str] = ""
+    #: Whether the source runs when the config has no ``[plugins.NAME]`` table. Sources that only
+    #: make sense once configured (a command to run, a URL to scrape, demo data) set this to False.
+    default_enabled: ClassVar[bool] = True
 
     def __init__(self, **config: Any) -> None:
         self.config: dict[str, Any] = self.validate(config)
@@ -86,5 +89,5 @@ class Source:
         """Return this round's samples. May be sync, a generator, or ``async def``."""
         raise NotImplementedError
 
-    def close(self) -> None:  # noqa: B027 - optional hook for sources that hold resources
+    def close(self) -> None:  # an optional hook for sources that hold resources
         """Release what the source holds (files, clients). Called once when the agent stops."""

@@ -1,0 +1,149 @@
+"""The running agent: scheduler → batcher → delivery, and a clean stop on SIGTERM.
+
+Also ``collect_once``, the ``--once`` round that prints instead of sending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from pathlib import Path
+
+import httpx
+
+from agent.batch import Batcher
+from agent.config import AgentConfig
+from agent.deadletter import DeadLetter
+from agent.delivery import Delivery, Spool
+from agent.lineup import Planned, instantiate
+from agent.point import Point
+from agent.scheduler import Collector, Scheduler, now_ms
+from agent.secret import Secret
+from agent.selfmetrics import AgentSource
+from agent.sender import Sender
+from agent.spool import MemorySpool
+from agent.stats import Stats
+
+log = logging.getLogger("hostpulse.agent")
+
+
+def build_collectors(planned: list[Planned], config: AgentConfig, stats: Stats) -> list[Collector]:
+    """Instantiate the planned sources; the ``agent`` source gets this run's stats."""
+    collectors = []
+    for plan in planned:
+        stats.plugins[plan.name] = plan.plugin
+        source = instantiate(plan)
+        if source is None:
+            stats.errors[(plan.name, "init")] += 1
+            continue
+        if isinstance(source, AgentSource):
+            source.stats = stats
+        collectors.append(
+            Collector(plan.name, source, plan.interval, plan.timeout, config.max_samples_per_collect, stats)
+        )
+    return collectors
+
+
+async def collect_once(collectors: list[Collector]) -> list[Point]:
+    """One round of every collector, concurrently, each under its timeout."""
+    tick = now_ms()
+    rounds = await asyncio.gather(*(collector.collect(tick) for collector in collectors))
+    for collector in collectors:
+        collector.close()
+    return [point for points in rounds for point in points]
+
+
+def open_spool(config: AgentConfig, stats: Stats) -> Spool:
+    """The on-disk spool in ``state_dir``; in memory (with a warning) when that is not writable."""
+    try:
+        from agent.diskspool import DiskSpool
+    except ImportError:  # phase 1: no disk spool yet
+        return MemorySpool(config.spool_max_bytes, stats)
+    directory = config.state_dir / "spool"
+    try:
+        return DiskSpool(directory, config.spool_max_bytes, stats)
+    except OSError as exc:
+        log.warning("cannot use %s for the spool (%s); batches wait in memory only", directory, exc)
+        return MemorySpool(config.spool_max_bytes, stats)
+
+
+class Agent:
+    """Wires the pieces together for one run."""
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        collectors: list[Collector],
+        stats: Stats,
+        token: Secret,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        assert config.hub is not None
+        self.config = config
+        self.stats = stats
+        self.batcher = Batcher(config.host, config.batch_max_samples, config.batch_max_age)
+        self.scheduler = Scheduler(collectors, self._sink)
+        self.sender = Sender(config.hub, token, transport=transport)
+        self.spool = open_spool(config, stats)
+        deadletter = DeadLetter(Path(config.state_dir) / "deadletter.jsonl")
+        self.delivery = Delivery(self.sender, self.spool, deadletter, stats)
+        self._filled = asyncio.Event()
+
+    def _sink(self, points: list[Point]) -> None:
+        for batch in self.batcher.add(points):
+            self.delivery.put(batch)
+        if len(self.batcher):
+            self._filled.set()
+
+    async def _flusher(self) -> None:
+        while True:
+            if not len(self.batcher):
+                self._filled.clear()
+                await self._filled.wait()
+            await asyncio.sleep(max(0.0, self.batcher.max_age - self.batcher.age()))
+            if self.batcher.due():
+                self._seal()
+
+    def _seal(self) -> None:
+        batch = self.batcher.seal()
+        if batch is not None:
+            self.delivery.put(batch)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set, then flush: memory to the hub if it answers, else the spool."""
+        names = ", ".join(c.name for c in self.scheduler.collectors) or "none"
+        log.info("agent for host %s sending to %s; sources: %s", self.config.host, self.sender.url, names)
+        tasks = [
+            asyncio.create_task(self.scheduler.run(), name="scheduler"),
+            asyncio.create_task(self._flusher(), name="flusher"),
+            asyncio.create_task(self.delivery.run(), name="delivery"),
+        ]
+        waiter = asyncio.create_task(stop.wait())
+        try:
+            done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                if task is not waiter and task.exception() is not None:
+                    log.error("agent task %s failed", task.get_name(), exc_info=task.exception())
+        finally:
+            for task in [waiter, *tasks]:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            self._seal()
+            log.info("stopping: flushing %d batch(es)", self.delivery.pending())
+            await self.delivery.drain(self.config.shutdown_timeout)
+            self.spool.close()
+            await self.sender.aclose()
+            self.scheduler.close()
+
+
+def install_signal_handlers(stop: asyncio.Event) -> None:
+    """SIGTERM and SIGINT ask the agent to flush and exit 0."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)

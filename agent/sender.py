@@ -1,0 +1,144 @@
+"""The sender: one POST of one batch to the hub, and what the answer means for that batch.
+
+==================================== ========= =================================================
+answer                               outcome   why
+==================================== ========= =================================================
+2xx (``duplicate`` or not)           OK        committed by the hub (now or by an earlier try)
+408, 429, 5xx, no answer at all      RETRY     the hub is busy or away; ``Retry-After`` honoured
+401, 403, 404, 405                   RETRY     the agent is misconfigured (token, host, URL), not
+                                               the batch: keep it until the operator fixes it
+any other 4xx (400, 413, 422 …)      REJECTED  the batch itself is bad: dead-letter it, move on
+==================================== ========= =================================================
+"""
+
+from __future__ import annotations
+
+import email.utils
+import enum
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from agent import __version__
+from agent.batch import Batch
+from agent.secret import Secret
+
+log = logging.getLogger("hostpulse.agent.sender")
+
+CONFIG_STATUSES = {401, 403, 404, 405}
+MAX_RETRY_AFTER = 600.0
+
+
+class Outcome(enum.Enum):
+    OK = "ok"
+    RETRY = "retry"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome
+    status: int | None = None
+    reason: str = ""
+    retry_after: float | None = None
+    duplicate: bool = False
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date), capped."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff with jitter: half the step fixed, half random, so agents spread out."""
+
+    base: float = 0.5
+    cap: float = 60.0
+    attempt: int = 0
+
+    def next(self, retry_after: float | None = None) -> float:
+        step = min(self.cap, self.base * 2**self.attempt)
+        self.attempt += 1
+        delay = step / 2 + random.uniform(0, step / 2)
+        return max(delay, retry_after) if retry_after is not None else delay
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+class Sender:
+    """POSTs gzipped batches to ``{hub}/api/v1/ingest`` with the agent's bearer token."""
+
+    def __init__(
+        self,
+        hub: str,
+        token: Secret,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.url = hub.rstrip("/") + "/api/v1/ingest"
+        self._client = httpx.AsyncClient(
+            timeout=timeout,
+            transport=transport,
+            headers={
+                "Authorization": f"Bearer {token.reveal()}",
+                "Content-Type": "application/json",
+                "Content-Encoding": "gzip",
+                "User-Agent": f"hostpulse-agent/{__version__}",
+            },
+        )
+
+    def __repr__(self) -> str:
+        return f"Sender({self.url!r})"
+
+    async def post(self, batch: Batch) -> Result:
+        """Send ``batch`` once; never raises for network or HTTP trouble, returns the outcome."""
+        try:
+            response = await self._client.post(self.url, content=batch.body)
+        except httpx.HTTPError as exc:
+            return Result(Outcome.RETRY, reason=f"{type(exc).__name__}: {exc}")
+        status = response.status_code
+        if 200 <= status < 300:
+            body: Any = _json(response)
+            duplicate = bool(body.get("duplicate")) if isinstance(body, dict) else False
+            return Result(Outcome.OK, status, duplicate=duplicate)
+        reason = _reason(response)
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if status in (408, 429) or status >= 500 or status in CONFIG_STATUSES or status < 400:
+            return Result(Outcome.RETRY, status, reason, retry_after)
+        return Result(Outcome.REJECTED, status, reason)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _reason(response: httpx.Response) -> str:
+    body = _json(response)
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        error = body["error"]
+        return f"{response.status_code} {error.get('code', '')}: {error.get('message', '')}"
+    return f"{response.status_code} {response.text[:500]}"

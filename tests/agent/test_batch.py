@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import re
+
+from agent import __version__
+from agent.batch import Batcher, decode, new_batch_id
+from agent.point import Point
+
+BATCH_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+def p(metric: str, ts: int, value: float, **labels: str) -> Point:
+    return Point(metric, tuple(sorted(labels.items())), "%", ts, value)
+
+
+def test_points_are_grouped_by_series_into_parallel_arrays():
+    batcher = Batcher("web-1", max_samples=100, max_age=60)
+    assert batcher.add([p("cpu.percent", 1000, 1.0, cpu="0"), p("cpu.percent", 1000, 2.0, cpu="1")]) == []
+    assert batcher.add([p("cpu.percent", 2000, 3.0, cpu="0")]) == []
+    batch = batcher.seal()
+    assert batch is not None and batch.samples == 3
+    payload = decode(batch.body)
+    assert payload == {
+        "version": 1,
+        "batch_id": batch.batch_id,
+        "host": "web-1",
+        "agent": {"version": __version__},
+        "series": [
+            {"metric": "cpu.percent", "labels": {"cpu": "0"}, "unit": "%", "ts": [1000, 2000], "values": [1.0, 3.0]},
+            {"metric": "cpu.percent", "labels": {"cpu": "1"}, "unit": "%", "ts": [1000], "values": [2.0]},
+        ],
+    }
+    assert batcher.seal() is None and len(batcher) == 0
+
+
+def test_a_batch_is_sealed_when_full_and_nothing_is_lost():
+    batcher = Batcher("h", max_samples=4, max_age=60)
+    sealed = batcher.add([p("m", ts, float(ts)) for ts in range(10)])
+    assert [b.samples for b in sealed] == [4, 4]
+    last = batcher.seal()
+    assert last is not None and last.samples == 2
+    values = [v for b in [*sealed, last] for s in decode(b.body)["series"] for v in s["values"]]
+    assert values == [float(ts) for ts in range(10)]
+
+
+def test_a_batch_is_due_when_old_enough(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr("agent.batch.time.monotonic", lambda: clock[0])
+    batcher = Batcher("h", max_samples=100, max_age=2.0)
+    assert not batcher.due()
+    batcher.add([p("m", 0, 1.0)])
+    clock[0] += 1.5
+    batcher.add([p("m", 1, 1.0)])  # a newer point does not make the batch younger
+    assert not batcher.due()
+    clock[0] += 0.5
+    assert batcher.due()
+
+
+def test_batch_ids_fit_the_protocol_are_unique_and_sort_by_time():
+    ids = [new_batch_id(ms) for ms in (1_000, 2_000, 3_000) for _ in range(3)]
+    assert all(BATCH_ID.match(i) and len(i) == 26 for i in ids)
+    assert len(set(ids)) == len(ids)
+    assert [i[:10] for i in ids] == sorted(i[:10] for i in ids)
+    assert new_batch_id(1_000)[:10] < new_batch_id(2_000)[:10]

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import asyncio
+import json
+
+from agent.batch import Batch, Batcher
+from agent.deadletter import DeadLetter
+from agent.delivery import Delivery
+from agent.point import Point
+from agent.secret import Secret
+from agent.sender import Backoff, Sender
+from agent.spool import MemorySpool
+from agent.stats import Stats
+from tests.agent.sink import Sink
+
+
+def batches(count: int, start: int = 0) -> list[Batch]:
+    batcher = Batcher("web-1", max_samples=2, max_age=60)
+    sealed = batcher.add([Point("test.seq", (), "", 1000 * i, float(i)) for i in range(start, start + 2 * count)])
+    return sealed
+
+
+def make(sink: Sink, tmp_path, *, url: str | None = None, spool_bytes: int = 10_000_000):
+    stats = Stats()
+    delivery = Delivery(
+        Sender(url or sink.url, Secret(sink.token)), MemorySpool(spool_bytes, stats),
+        DeadLetter(tmp_path / "dead.jsonl"), stats, backoff=Backoff(base=0.05, cap=0.2),
+    )
+    return delivery, stats
+
+
+async def deliver_until(delivery: Delivery, done) -> None:
+    task = asyncio.create_task(delivery.run())
+    try:
+        for _ in range(2000):
+            if done():
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("delivery did not finish")
+    finally:
+        task.cancel()
+        await delivery.sender.aclose()
+
+
+def seq(sink: Sink) -> list[float]:
+    return [value for _, _, _, value in sink.samples()]
+
+
+async def test_batches_arrive_in_order(sink: Sink, tmp_path):
+    delivery, stats = make(sink, tmp_path)
+    for b in batches(5):
+        delivery.put(b)
+    await deliver_until(delivery, lambda: stats.batches_sent == 5)
+    assert seq(sink) == [float(i) for i in range(10)]
+    assert stats.samples_sent == 10 and delivery.pending() == 0
+
+
+async def test_a_busy_hub_is_retried_and_the_batch_kept(sink: Sink, tmp_path):
+    sink.script.extend([(503, {"Retry-After": "0"}, {}), (429, {}, {}), (500, {}, {})])
+    delivery, stats = make(sink, tmp_path)
+    for b in batches(2):
+        delivery.put(b)
+    await deliver_until(delivery, lambda: stats.batches_sent == 2)
+    assert seq(sink) == [0.0, 1.0, 2.0, 3.0]
+    assert stats.send_failures == 3
+    retried = [r.payload["batch_id"] for r in sink.requests]
+    assert retried[:4] == [retried[0]] * 4  # the same batch, same id, until it got through
+
+
+async def test_an_invalid_batch_goes_to_the_dead_letter_file_and_the_next_flows(sink: Sink, tmp_path):
+    sink.script.append((400, {}, {"error": {"code": "malformed", "message": "values must be finite"}}))
+    delivery, stats = make(sink, tmp_path)
+    first, second = batches(2)
+    delivery.put(first)
+    delivery.put(second)
+    await deliver_until(delivery, lambda: stats.batches_sent == 1)
+    assert seq(sink) == [2.0, 3.0]
+    (line,) = (tmp_path / "dead.jsonl").read_text().splitlines()
+    dead = json.loads(line)
+    assert dead["batch_id"] == first.batch_id and dead["status"] == 400
+    assert "malformed: values must be finite" in dead["reason"]
+    assert dead["batch"]["series"][0]["values"] == [0.0, 1.0]
+    assert stats.dead_lettered == 1 and stats.dropped["dead_letter"] == 2
+
+
+async def test_while_the_hub_is_away_batches_wait_then_arrive_once_in_order(sink: Sink, tmp_path):
+    url = sink.url
+    sink.stop()
+    delivery, stats = make(sink, tmp_path, url=url)
+    task = asyncio.create_task(delivery.run())
+    for b in batches(3):
+        delivery.put(b)
+    while stats.send_failures < 3:
+        await asyncio.sleep(0.01)
+    for b in batches(2, start=6):  # collected during the outage
+        delivery.put(b)
+    assert delivery.down and len(delivery.spool) == 5
+    sink.start()
+    try:
+        while stats.batches_sent < 5:
+            await asyncio.sleep(0.01)
+    finally:
+        task.cancel()
+        await delivery.sender.aclose()
+    assert seq(sink) == [float(i) for i in range(10)]
+    assert not delivery.down and len(delivery.spool) == 0
+
+
+async def test_a_full_spool_drops_the_oldest_and_counts_it(sink: Sink, tmp_path):
+    made = batches(6)
+    size = len(made[0].body)
+    stats = Stats()
+    spool = MemorySpool(int(size * 3.5), stats)
+    for b in made:
+        spool.append(b)
+    assert len(spool) == 3 and stats.dropped["spool_full"] == 6
+    assert spool.peek() is made[3]
+
+
+async def test_drain_sends_what_is_in_memory(sink: Sink, tmp_path):
+    delivery, _ = make(sink, tmp_path)
+    for b in batches(2):
+        delivery.put(b)
+    await delivery.drain(5.0)
+    await delivery.sender.aclose()
+    assert seq(sink) == [0.0, 1.0, 2.0, 3.0] and delivery.pending() == 0

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from agent import Sample
+from agent.point import Invalid, Point, to_point
+
+
+def test_a_good_sample_becomes_a_point_with_the_tick_as_ts():
+    point = to_point(Sample("cpu.percent", 12, {"cpu": "0"}, "%"), tick_ms=1000)
+    assert point == Point("cpu.percent", (("cpu", "0"),), "%", 1000, 12.0)
+    assert isinstance(point.value, float)
+
+
+def test_labels_are_sorted_so_equal_series_group_together():
+    a = to_point(Sample("m", 1, {"b": "2", "a": "1"}), 0)
+    b = to_point(Sample("m", 1, {"a": "1", "b": "2"}), 0)
+    assert a.labels == b.labels == (("a", "1"), ("b", "2"))
+
+
+def test_an_explicit_ts_is_kept():
+    assert to_point(Sample("m", 1, ts=1_700_000_000_123), 5).ts == 1_700_000_000_123
+
+
+@pytest.mark.parametrize(
+    ("sample", "reason"),
+    [
+        (Sample("m", math.nan), "not finite"),
+        (Sample("m", math.inf), "not finite"),
+        (Sample("m", -math.inf), "not finite"),
+        (Sample("m", "12"), "not a number"),
+        (Sample("m", None), "not a number"),  # type: ignore[arg-type]
+        (Sample("m", True), "not a number"),
+        (Sample("Bad-Name", 1), "dotted lowercase"),
+        (Sample("m" * 201, 1), "dotted lowercase"),
+        (Sample("m", 1, {"a": 1}), "string to a string"),  # type: ignore[dict-item]
+        (Sample("m", 1, ["a"]), "mapping"),  # type: ignore[arg-type]
+        (Sample("m", 1, unit=3), "unit"),  # type: ignore[arg-type]
+        (Sample("m", 1, ts="now"), "epoch milliseconds"),  # type: ignore[arg-type]
+        (("m", 1), "expected a Sample"),
+        ("m", "expected a Sample"),
+    ],
+)
+def test_bad_samples_are_refused_with_a_reason(sample, reason):
+    with pytest.raises(Invalid, match=reason):
+        to_point(sample, 0)
+
+
+def test_as_json_is_the_once_line_shape():
+    point = to_point(Sample("mem.used", 5, {"a": "b"}, "B", ts=7), 0)
+    assert point.as_json() == {"metric": "mem.used", "labels": {"a": "b"}, "ts": 7, "value": 5.0, "unit": "B"}
