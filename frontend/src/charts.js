@@ -32,13 +32,19 @@ function withAlpha(hex, alpha) {
   return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
 }
 
+// "44–56 %": the band reads as a range, so drop the unit on its low end and any ".0".
 function bandText(point, unit) {
-  return `${formatValue(point.low, unit).replace(` ${unit}`, "")}–${formatValue(point.high, unit)}`;
+  const bare = (v) => formatValue(v, unit).replace(/\.0(?=\D|$)/, "");
+  const low = bare(point.low);
+  const high = bare(point.high);
+  const suffix = unit && low.endsWith(` ${unit}`) && high.endsWith(` ${unit}`) ? ` ${unit}` : "";
+  return `${suffix ? low.slice(0, -suffix.length) : low}–${high}`;
 }
 
 /** Tooltip line for one point: "Value: 71.3 °C (anomaly, expected 44–56 °C)". */
 export function describePoint(point, unit) {
-  const value = `Value: ${formatValue(point.y, unit)}`;
+  let value = `Value: ${formatValue(point.y, unit)}`;
+  if (point.min !== undefined) value += ` (min ${formatValue(point.min, unit)}, max ${formatValue(point.max, unit)})`;
   if (point.anomaly && point.low !== undefined) return `${value} (anomaly, expected ${bandText(point, unit)})`;
   if (point.anomaly) return `${value} (anomaly)`;
   if (point.low !== undefined) return `${value} (expected ${bandText(point, unit)})`;
@@ -66,7 +72,8 @@ function thresholdAnnotations(thresholds, c) {
 export class TimeChart {
   /**
    * options: {key, units: [unit, ...] (one y axis each), mini, thresholds: {warning, critical},
-   * fill, windowMs, onUserZoom, crosshairGroup}
+   * fill, windowMs, legend, crosshairGroup, onUserZoom (zoom/pan started), onWindow(min, max)
+   * (zoom/pan done)}
    */
   constructor(container, options) {
     this.options = options;
@@ -144,8 +151,8 @@ export class TimeChart {
             filter: (item) => !item.dataset.band,
             callbacks: {
               label: (item) => {
-                const unit = item.dataset.unit;
-                return `${item.dataset.label}: ${describePoint(item.raw, unit)}`;
+                const text = describePoint(item.raw, item.dataset.unit);
+                return this.entries.length > 1 ? `${item.dataset.label} · ${text}` : text;
               },
             },
           },
@@ -158,7 +165,14 @@ export class TimeChart {
   }
 
   zoomOptions() {
-    const onUser = () => this.options.onUserZoom(this);
+    const onUser = () => {
+      this.options.onUserZoom(this);
+      return true;
+    };
+    const onDone = ({ chart }) => {
+      const x = chart.scales.x;
+      if (this.options.onWindow) this.options.onWindow(x.min, x.max);
+    };
     return {
       zoom: {
         wheel: { enabled: true, modifierKey: "ctrl" },
@@ -166,8 +180,9 @@ export class TimeChart {
         drag: { enabled: true, modifierKey: "shift" },
         mode: "x",
         onZoomStart: onUser,
+        onZoomComplete: onDone,
       },
-      pan: { enabled: true, mode: "x", onPanStart: onUser },
+      pan: { enabled: true, mode: "x", onPanStart: onUser, onPanComplete: onDone },
     };
   }
 
@@ -199,6 +214,13 @@ export class TimeChart {
         pointBorderColor: (ctx) => (ctx.raw && ctx.raw.anomaly ? c.anomaly : color),
         buffer,
       });
+      if (buffer.hasEnvelope) {
+        // History buckets carry min and max: shade between them so a zoomed-out spike still shows.
+        datasets.push({ label: `${entry.label} max`, band: "max", data: buffer.max, yAxisID: axis,
+          borderWidth: 0, pointRadius: 0, pointHitRadius: 0, backgroundColor: withAlpha(color, 0.12), fill: "+1", buffer });
+        datasets.push({ label: `${entry.label} min`, band: "min", data: buffer.min, yAxisID: axis,
+          borderWidth: 0, pointRadius: 0, pointHitRadius: 0, fill: false, buffer });
+      }
       if (buffer.hasBand) {
         // The expected band: "high" fills down to the "low" dataset right after it.
         datasets.push({ label: `${entry.label} expected`, band: "high", data: buffer.high, yAxisID: axis,
@@ -208,6 +230,7 @@ export class TimeChart {
       }
     }
     this.chart.data.datasets = datasets;
+    this.chart.options.plugins.legend.display = !this.options.mini && this.options.legend !== false && this.entries.length > 1;
   }
 
   /** Count points that arrived live (the test hook reads it). */
@@ -222,7 +245,9 @@ export class TimeChart {
 
   /** Redraw now: move the x window when live, point the datasets at the current buffers. */
   render() {
-    const structure = this.entries.map((e) => `${e.buffer.info.id}:${e.buffer.hasBand}`).join(",");
+    const structure = this.entries
+      .map((e) => `${e.buffer.info.id}:${e.buffer.hasBand}:${e.buffer.hasEnvelope}`)
+      .join(",");
     if (structure !== this.structure) {
       this.buildDatasets();
       this.structure = structure;
@@ -231,14 +256,12 @@ export class TimeChart {
       this.max = Date.now();
       this.min = this.max - this.windowMs;
     }
-    if (this.live || !this.zoomed) {
-      const x = this.chart.options.scales.x;
-      x.min = this.min;
-      x.max = this.max;
-    }
+    const x = this.chart.options.scales.x;
+    x.min = this.min;
+    x.max = this.max;
     for (const dataset of this.chart.data.datasets) {
       const buffer = dataset.buffer;
-      dataset.data = dataset.band === "high" ? buffer.high : dataset.band === "low" ? buffer.low : buffer.data;
+      dataset.data = dataset.band ? buffer[dataset.band] : buffer.data;
     }
     this.chart.update("none");
     this.renders += 1;
@@ -261,8 +284,7 @@ export class TimeChart {
   }
 
   resetZoom() {
-    this.zoomed = false;
-    this.chart.resetZoom("none");
+    if (this.options.onUserZoom) this.chart.resetZoom("none");
   }
 
   destroy() {

@@ -5,6 +5,7 @@ import "./style.css";
 import { registry } from "./charts.js";
 import { HostDirectory } from "./hosts.js";
 import { LiveConnection } from "./live.js";
+import { mountHost } from "./panels/host.js";
 import { mountOverview } from "./panels/overview.js";
 
 const live = new LiveConnection();
@@ -16,7 +17,8 @@ const conn = document.getElementById("conn");
 window.hostpulse = { charts: registry, live, hosts };
 
 const ROUTES = [
-  { pattern: /^\/?$/, name: "overview", mount: (params) => mountOverview(view, { live, hosts, params }) },
+  { pattern: /^\/?$/, name: "overview", mount: (params) => mountOverview(view, { live, hosts, params, navigate }) },
+  { pattern: /^\/host\/([^/]+)$/, name: "host", mount: (params) => mountHost(view, { live, hosts, params, navigate }) },
 ];
 
 export function parseHash(hash = location.hash) {
@@ -26,9 +28,22 @@ export function parseHash(hash = location.hash) {
 }
 
 let current = null;
+let currentPath = null;
+
+/** Change the current page's URL parameters (same path); the page updates in place. */
+export function navigate(params) {
+  const query = new URLSearchParams(params).toString();
+  location.hash = `#${currentPath ?? "/"}${query ? `?${query}` : ""}`;
+}
 
 function route() {
   const { path, params } = parseHash();
+  if (current && current.update && path === currentPath) {
+    const r = ROUTES.find((x) => path.match(x.pattern));
+    const m = r && path.match(r.pattern);
+    if (m && current.update({ ...params, match: m.slice(1).map(decodeURIComponent) })) return;
+  }
+  currentPath = path;
   if (current) current.destroy();
   view.replaceChildren();
   let matched = null;

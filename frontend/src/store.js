@@ -1,11 +1,18 @@
 // Our own point buffers, one per series. Chart.js datasets point at these arrays (parsing: false),
 // and we never push into dataset.data: with decimation it is a getter over a copy (STACK-NOTES).
 
-/** One point as Chart.js reads it with parsing off, plus the hub's optional extras. */
-function toPoint(p) {
-  // Wire points are [ts, value, score, low, high, anomaly]; everything after value is optional.
+/**
+ * One point as Chart.js reads it with parsing off, plus the hub's optional extras:
+ *   [ts, value]                                  a raw point
+ *   [ts, mean, min, max]                         a history bucket (the range held more points)
+ *   [ts, value, score, low, high, anomaly]       a point scored by the anomaly detector
+ */
+export function toPoint(p) {
   const point = { x: p[0], y: p[1] };
-  if (p.length > 2) {
+  if (p.length === 4) {
+    point.min = p[2];
+    point.max = p[3];
+  } else if (p.length > 4) {
     point.score = p[2];
     if (typeof p[3] === "number" && typeof p[4] === "number") {
       point.low = p[3];
@@ -34,7 +41,10 @@ export class SeriesBuffer {
     this.data = [];
     this.low = [];
     this.high = [];
+    this.min = [];
+    this.max = [];
     this.hasBand = false;
+    this.hasEnvelope = false;
     this.anomalies = 0;
     this.version = 0;
   }
@@ -68,6 +78,11 @@ export class SeriesBuffer {
         this.low.push({ x: point.x, y: point.low });
         this.high.push({ x: point.x, y: point.high });
       }
+      if (point.min !== undefined) {
+        this.hasEnvelope = true;
+        this.min.push({ x: point.x, y: point.min });
+        this.max.push({ x: point.x, y: point.max });
+      }
       if (point.anomaly) this.anomalies += 1;
     }
   }
@@ -75,6 +90,8 @@ export class SeriesBuffer {
   rebuildBand() {
     this.low = [];
     this.high = [];
+    this.min = [];
+    this.max = [];
     this.anomalies = 0;
     this.pushBand(this.data);
   }
@@ -84,12 +101,15 @@ export class SeriesBuffer {
     const i = lowerBound(this.data, minTs) - 1;
     if (i <= 0) return;
     this.data = this.data.slice(i);
-    if (this.hasBand) {
-      const j = lowerBound(this.low, minTs) - 1;
-      if (j > 0) {
-        this.low = this.low.slice(j);
-        this.high = this.high.slice(j);
-      }
+    const j = lowerBound(this.low, minTs) - 1;
+    if (j > 0) {
+      this.low = this.low.slice(j);
+      this.high = this.high.slice(j);
+    }
+    const k = lowerBound(this.min, minTs) - 1;
+    if (k > 0) {
+      this.min = this.min.slice(k);
+      this.max = this.max.slice(k);
     }
     this.anomalies = this.data.reduce((n, point) => n + (point.anomaly ? 1 : 0), 0);
     this.version += 1;
@@ -99,6 +119,8 @@ export class SeriesBuffer {
     this.data = [];
     this.low = [];
     this.high = [];
+    this.min = [];
+    this.max = [];
     this.anomalies = 0;
     this.version += 1;
   }

@@ -84,6 +84,13 @@ class Dashboard:
         self.page.goto(f"{self.url}/{route}")
         self.page.wait_for_function("window.hostpulse && window.hostpulse.live.state === 'open'")
 
+    def wait(self, expression: str, arg: Any = None, timeout: float = 15_000) -> Any:
+        """Wait until the JS `expression` (a function of `arg`) is truthy; return its value."""
+        return self.page.wait_for_function(expression, arg=arg, timeout=timeout).json_value()
+
+    def evaluate(self, expression: str, arg: Any = None) -> Any:
+        return self.page.evaluate(expression, arg)
+
     def points_received(self, key: str) -> int:
         return int(
             self.page.evaluate(

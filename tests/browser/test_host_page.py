@@ -1,0 +1,222 @@
+"""A host's page in a real browser: charts by source, live points, pause, ranges, thresholds,
+anomalies, reconnect with gap fill, and text-only rendering of names and labels."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from tests.browser.conftest import Dashboard, Feeder, series
+
+pytestmark = pytest.mark.browser
+
+HOST = "web-1"
+CPU_KEY = f"host:{HOST}:cpu.percent"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def host_series(ts: list[int], base: float = 20.0) -> list[dict[str, Any]]:
+    """Series from several sources, as a host with a custom plugin would send them."""
+    n = len(ts)
+    return [
+        series("cpu.percent", ts, [base + i % 5 for i in range(n)], "%", {"cpu": "total"}),
+        series("cpu.percent", ts, [base + i % 3 for i in range(n)], "%", {"cpu": "0"}),
+        series("mem.used", ts, [2.0**31 + i for i in range(n)], "B"),
+        series("mem.percent", ts, [50.0] * n, "%"),
+        series(
+            "net.rx_bytes_per_s", ts, [1024.0 * (i + 1) for i in range(n)], "B/s", {"iface": "eth0"}
+        ),
+        series("sensor.temperature", ts, [21.5] * n, "°C", {"room": "lab"}),
+        series("sensor.humidity", ts, [45.0] * n, "%", {"room": "lab"}),
+        series("sensor.pressure", ts, [1013.0] * n, "hPa", {"room": "lab"}),
+        series("solar.power", ts, [350.0] * n, "W", {"panel": "roof"}),
+    ]
+
+
+def open_host(dashboard: Dashboard, feeder: Feeder, query: str = "") -> None:
+    end = now_ms() - 1000
+    feeder.post(HOST, host_series([end - 1000 * i for i in range(30, 0, -1)]))
+    dashboard.open(f"#/host/{HOST}{query}")
+    dashboard.wait(
+        "(k) => { const c = window.hostpulse.charts.get(k); return c && c.renders > 0 }", CPU_KEY
+    )
+
+
+def feed_live(dashboard: Dashboard, feeder: Feeder, key: str, at_least: int) -> int:
+    """Post one round at a time until chart `key` counts `at_least` live points (bounded)."""
+    for _ in range(60):
+        feeder.post(HOST, host_series([now_ms()]))
+        try:
+            dashboard.wait(
+                "([k, n]) => { const c = window.hostpulse.charts.get(k); return c && c.pointsReceived >= n }",
+                [key, at_least],
+                timeout=250,
+            )
+            break
+        except PlaywrightTimeout:
+            pass
+    return dashboard.points_received(key)
+
+
+def test_charts_grouped_by_source_and_live(dashboard: Dashboard, feeder: Feeder) -> None:
+    open_host(dashboard, feeder)
+    groups = dashboard.evaluate(
+        "() => [...document.querySelectorAll('section.group')].map(s => s.dataset.group)"
+    )
+    # Known sources in their order, then a custom plugin's prefix, charted without configuration.
+    assert groups == ["cpu", "memory", "network", "sensors", "solar"]
+    axes = dashboard.evaluate(
+        """() => { const c = window.hostpulse.charts.get('host:web-1:sensors/all').chart;
+                   return Object.keys(c.options.scales).filter(k => k.startsWith('y'))
+                     .map(k => c.options.scales[k].title.text) }"""
+    )
+    assert sorted(axes) == sorted(["%", "hPa", "°C"])
+    assert feed_live(dashboard, feeder, CPU_KEY, 2) >= 2
+    assert feed_live(dashboard, feeder, f"host:{HOST}:solar.power", 2) >= 2
+    assert dashboard.errors == []
+
+
+def test_pause_stops_live_points_and_resume_restarts_them(
+    dashboard: Dashboard, feeder: Feeder
+) -> None:
+    open_host(dashboard, feeder)
+    feed_live(dashboard, feeder, CPU_KEY, 1)
+    dashboard.page.get_by_role("button", name="Pause").click()
+    held = dashboard.points_received(CPU_KEY)
+    frames = dashboard.evaluate("() => window.hostpulse.live.framesReceived")
+    for _ in range(3):
+        feeder.post(HOST, host_series([now_ms()]))
+    # The frames did arrive over the socket, and the paused chart took none of their points.
+    dashboard.wait("(n) => window.hostpulse.live.framesReceived >= n + 3", frames)
+    assert dashboard.points_received(CPU_KEY) == held
+
+    dashboard.page.locator("body").press("Space")  # the keyboard shortcut resumes
+    dashboard.page.get_by_role("button", name="Pause").wait_for()
+    assert feed_live(dashboard, feeder, CPU_KEY, held + 1) > held
+    assert dashboard.errors == []
+
+
+def test_range_change_loads_history(dashboard: Dashboard, feeder: Feeder) -> None:
+    old = now_ms() - 2 * 3_600_000
+    feeder.post(HOST, host_series([old + 1000 * i for i in range(10)], base=70.0))
+    open_host(dashboard, feeder)
+    count = (
+        "() => window.hostpulse.charts.get('host:web-1:cpu.percent').entries[0].buffer.data.length"
+    )
+    assert dashboard.evaluate(count) < 40  # the last 5 minutes only
+
+    dashboard.page.locator('button[data-range="6h"]').click()
+    dashboard.wait(f"() => ({count})() >= 40")
+    assert "range=6h" in dashboard.page.url
+    x_min = dashboard.evaluate(
+        "() => window.hostpulse.charts.get('host:web-1:cpu.percent').chart.scales.x.min"
+    )
+    assert x_min < old
+    assert dashboard.errors == []
+
+
+def test_threshold_lines_are_drawn(dashboard: Dashboard, feeder: Feeder) -> None:
+    open_host(dashboard, feeder)
+    # Read the canvas row at y=80 % and y=90 %: the dashed lines put warning/critical colour there.
+    colours = dashboard.evaluate(
+        """() => {
+          const chart = window.hostpulse.charts.get('host:web-1:cpu.percent').chart;
+          const ctx = chart.ctx, area = chart.chartArea, ratio = chart.currentDevicePixelRatio;
+          const row = (v) => {
+            const y = Math.round(chart.scales.y0.getPixelForValue(v) * ratio);
+            const data = ctx.getImageData(Math.round(area.left * ratio), y, Math.round(area.width * ratio), 1).data;
+            let reddish = 0;
+            for (let i = 0; i < data.length; i += 4) if (data[i + 3] > 0 && data[i] > 150 && data[i] > data[i + 2] + 60) reddish++;
+            return reddish;
+          };
+          return {warning: row(80), critical: row(90), empty: row(60)};
+        }"""
+    )
+    assert colours["warning"] > 20
+    assert colours["critical"] > 20
+    assert colours["empty"] == 0
+    assert dashboard.errors == []
+
+
+def test_anomaly_point_is_red_with_its_tooltip(dashboard: Dashboard, feeder: Feeder) -> None:
+    open_host(dashboard, feeder)
+    # The detector's verdict rides on the streamed point as [ts, value, score, low, high, anomaly].
+    # It is handed to the page's live connection as the hub would send it, so the rendering is
+    # checked whatever the detector decides about these values.
+    spot = dashboard.evaluate(
+        """() => {
+          const c = window.hostpulse.charts.get('host:web-1:cpu.percent');
+          const info = c.entries[0].buffer.info;
+          const ts = Date.now() - 2000;
+          window.hostpulse.live.emit('points', {type: 'points', host: 'web-1', series: [
+            {...info, points: [[ts - 1000, 50, 0.1, 44, 56, false], [ts, 71.3, 0.97, 44, 56, true]]}]});
+          return ts;
+        }"""
+    )
+    dashboard.wait(
+        """(ts) => { const c = window.hostpulse.charts.get('host:web-1:cpu.percent');
+                     return c.chart.getDatasetMeta(0).data.some(p => p.$context && p.$context.raw.x === ts) }""",
+        spot,
+    )
+    point = dashboard.evaluate(
+        """(ts) => { const c = window.hostpulse.charts.get('host:web-1:cpu.percent').chart;
+                     const el = c.getDatasetMeta(0).data.find(p => p.$context.raw.x === ts);
+                     const r = c.canvas.getBoundingClientRect();
+                     return {x: r.left + el.x, y: r.top + el.y, color: el.options.backgroundColor,
+                             radius: el.options.radius,
+                             anomaly: getComputedStyle(document.documentElement).getPropertyValue('--anomaly').trim()} }""",
+        spot,
+    )
+    assert point["color"] == point["anomaly"]
+    assert point["radius"] > 2
+    dashboard.page.mouse.move(point["x"], point["y"])
+    lines = dashboard.wait(
+        """() => { const t = window.hostpulse.charts.get('host:web-1:cpu.percent').chart.tooltip;
+                   const body = (t.body || []).flatMap(b => b.lines);
+                   return body.some(l => l.includes('anomaly')) && body }"""
+    )
+    assert any("Value: 71.3 % (anomaly, expected 44–56 %)" in line for line in lines), lines
+    assert dashboard.errors == []
+
+
+def test_dropped_connection_reconnects_and_fills_the_gap(
+    dashboard: Dashboard, feeder: Feeder
+) -> None:
+    open_host(dashboard, feeder)
+    feed_live(dashboard, feeder, CPU_KEY, 1)
+    dashboard.evaluate("() => window.hostpulse.live.suspend()")
+    dashboard.page.locator('#conn[data-state="closed"]').wait_for()
+    missed = now_ms()
+    feeder.post(HOST, host_series([missed]))  # sent while the page is not listening
+    dashboard.evaluate("() => window.hostpulse.live.start()")
+    dashboard.page.locator('#conn[data-state="open"]').wait_for()
+    dashboard.wait(
+        """(ts) => window.hostpulse.charts.get('host:web-1:cpu.percent').entries[0]
+                     .buffer.data.some(p => p.x === ts)""",
+        missed,
+    )
+    # A drop the page did not ask for is retried with backoff.
+    dashboard.evaluate("() => window.hostpulse.live.drop()")
+    dashboard.page.locator('#conn[data-state="open"]').wait_for()
+    assert dashboard.errors == []
+
+
+def test_names_and_labels_with_markup_render_as_text(dashboard: Dashboard, feeder: Feeder) -> None:
+    name = "<img src=x onerror=window.pwned=1>"
+    ts = [now_ms()]
+    feeder.post(name, [series("cpu.percent", ts, [5.0], "%", {"cpu": "<b>total</b>"})])
+    feeder.post(name, [series("disk.percent", ts, [5.0], "%", {"mount": "<i>/</i>"})])
+    dashboard.open("#/host/" + name.replace(" ", "%20"))
+    title = dashboard.page.locator("h1.page-title")
+    title.wait_for()
+    assert title.inner_text() == name
+    dashboard.page.locator("section.group[data-group='disk']").wait_for()
+    assert dashboard.page.locator("#view img, #view b, #view i").count() == 0
+    assert dashboard.evaluate("() => window.pwned") is None
+    assert dashboard.errors == []
