@@ -18,3 +18,9 @@ def live_hub(tmp_path: Path) -> Iterator[LiveHub]:
         yield hub
     finally:
         hub.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API keeps an event loop running in the main thread
+    for as long as its session-scoped browser lives, and pytest-asyncio tests cannot run beside it."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
