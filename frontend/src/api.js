@@ -59,3 +59,16 @@ export async function listAnomalies({ host, from, to } = {}, options) {
   const body = await getJSON("anomalies", { host, from, to }, options);
   return Array.isArray(body) ? body : body.anomalies ?? [];
 }
+
+let openapi = null;
+
+/** Whether the hub documents `path` (e.g. "/api/v1/anomalies") in /openapi.json; asked once. */
+export async function hubHas(path) {
+  if (!openapi) {
+    openapi = fetch(new URL("openapi.json", document.baseURI))
+      .then((r) => (r.ok ? r.json() : { paths: {} }))
+      .catch(() => ({ paths: {} }));
+  }
+  const spec = await openapi;
+  return Boolean(spec.paths && spec.paths[path]);
+}

@@ -1,104 +1,124 @@
-// Overview: one card per host with its state, last seen, labels and a live CPU chart.
+// Overview: every host as a card (state, last seen, live CPU chart, meters, anomalies),
+// sortable and filterable by name and label; `/` focuses the filter.
 
-import { getPoints, listSeries } from "../api.js";
-import { TimeChart } from "../charts.js";
-import { h, hostHref, setText } from "../dom.js";
-import { formatAgo, formatLabels } from "../format.js";
-import { markDirty, track, untrack } from "../render.js";
+import { getPoints, hubHas, listAnomalies, listSeries } from "../api.js";
+import { h, setText } from "../dom.js";
 import { showError } from "../notice.js";
-import { colorFor } from "../theme.js";
-import { SeriesBuffer } from "../store.js";
+import { markDirty } from "../render.js";
+import { CPU, HostCard, WINDOW_MS } from "./hostcard.js";
 
-const WINDOW_MS = 5 * 60_000;
-const CPU = "cpu.percent";
+const METRICS = [CPU, "mem.percent", "disk.percent", "net.rx_bytes_per_s", "net.tx_bytes_per_s"];
+const SORTS = [
+  ["name", "Name"], ["state", "State"], ["cpu", "CPU"], ["mem", "Memory"],
+  ["disk", "Disk"], ["net", "Network"], ["anomalies", "Anomalies"],
+];
+const RESORT_MS = 5000;
 
-/** The total-CPU series: labels {cpu: "total"}, or no cpu label at all. */
 function isTotalCpu(series) {
   if (series.metric !== CPU) return false;
   const cpu = series.labels ? series.labels.cpu : undefined;
   return cpu === undefined || cpu === "total";
 }
 
-export function mountOverview(view, { live, hosts }) {
+export function mountOverview(view, { live, hosts, params }) {
   const cards = new Map();
+  let sortKey = SORTS.some(([k]) => k === params.sort) ? params.sort : "name";
+  let descending = params.dir === "desc";
+  let filter = params.q || "";
+  let lastSort = 0;
+
+  const search = h("input", {
+    type: "search", class: "filter", placeholder: "Filter by name or label  ( / )",
+    "aria-label": "Filter hosts", value: filter,
+  });
+  const sortSelect = h("select", { "aria-label": "Sort by" },
+    SORTS.map(([k, label]) => h("option", { value: k, selected: k === sortKey }, label)));
+  const dirButton = h("button", { type: "button", class: "sort-dir", title: "Sort direction" });
+  const summary = h("span", { class: "summary" });
   const grid = h("section", { class: "host-grid", "aria-label": "Hosts" });
   const empty = h("p", { class: "empty" }, "Waiting for hosts… start an agent pointed at this hub.");
-  view.append(h("h1", { class: "page-title" }, "Hosts"), empty, grid);
+  view.append(
+    h("div", { class: "overview-head" }, h("h1", { class: "page-title" }, "Hosts"), summary),
+    h("div", { class: "toolbar" }, search, sortSelect, dirButton),
+    empty, grid,
+  );
+
+  function saveUrl() {
+    const p = {};
+    if (sortKey !== "name") p.sort = sortKey;
+    if (descending) p.dir = "desc";
+    if (filter) p.q = filter;
+    history.replaceState(null, "", `#/${new URLSearchParams(p).toString() ? `?${new URLSearchParams(p)}` : ""}`);
+  }
 
   function card(name) {
     let c = cards.get(name);
-    if (c) return c;
-    const host = hosts.upsert(name);
-    const state = h("span", { class: "state" });
-    const seen = h("span", { class: "seen" });
-    const labels = h("div", { class: "labels" });
-    const chartBox = h("div", { class: "chart-box mini", dataset: { host: name, metric: CPU } });
-    const el = h(
-      "article",
-      { class: "host-card", dataset: { host: name } },
-      h("header", {}, h("a", { class: "host-name", href: hostHref(name) }, name), state, seen),
-      labels,
-      h("div", { class: "chart-title" }, "CPU"),
-      chartBox,
-    );
-    grid.append(el);
-    empty.hidden = true;
-    const chart = new TimeChart(chartBox, {
-      key: `overview:${name}:${CPU}`,
-      units: ["%"],
-      mini: true,
-      fill: true,
-      thresholds: { warning: 80, critical: 90 },
-      windowMs: WINDOW_MS,
-    });
-    track(chart);
-    c = { host, el, state, seen, labels, chart, buffer: null };
-    cards.set(name, c);
-    updateCard(c);
+    if (!c) {
+      c = new HostCard(hosts.upsert(name), hosts);
+      cards.set(name, c);
+      grid.append(c.el);
+      empty.hidden = true;
+      c.refresh(Date.now());
+      lastSort = 0;
+    }
     return c;
   }
 
-  function attach(c, series) {
-    if (c.buffer && c.buffer.info.id === series.id) return c.buffer;
-    c.buffer = new SeriesBuffer(series);
-    c.chart.setSeries([{ buffer: c.buffer, label: "CPU", unit: "%", color: colorFor(c.host.name) }]);
-    markDirty(c.chart);
-    return c.buffer;
+  function arrange(now = Date.now()) {
+    const list = [...cards.values()];
+    list.sort((a, b) => {
+      const va = a.sortValue(sortKey, now);
+      const vb = b.sortValue(sortKey, now);
+      const order = typeof va === "string" ? va.localeCompare(vb, undefined, { numeric: true }) : va - vb;
+      return (descending ? -order : order) || a.host.name.localeCompare(b.host.name);
+    });
+    let shown = 0;
+    list.forEach((c, i) => {
+      c.el.style.order = String(i);
+      c.el.hidden = !c.matches(filter);
+      if (!c.el.hidden) shown += 1;
+    });
+    grid.dataset.shown = String(shown);
+    lastSort = now;
   }
 
-  async function loadHistory(c, from, to) {
-    const points = await getPoints(c.buffer.info.id, { from, to, maxPoints: 600 });
-    c.buffer.add(points);
-    markDirty(c.chart);
-  }
-
-  function updateCard(c, now = Date.now()) {
-    const state = hosts.state(c.host, now);
-    c.el.dataset.state = state;
-    setText(c.state, state);
-    setText(c.seen, formatAgo(c.host.lastSeen, now));
-    setText(c.labels, formatLabels(c.host.labels));
+  function tick() {
+    const now = Date.now();
+    const counts = { online: 0, stale: 0, offline: 0 };
+    for (const c of cards.values()) {
+      c.refresh(now);
+      counts[hosts.state(c.host, now)] += 1;
+    }
+    setText(summary, `${cards.size} hosts · ${counts.online} online · ${counts.stale} stale · ${counts.offline} offline`);
+    // Re-sort now and then, not every second: cards jumping under the pointer are hard to click.
+    if (now - lastSort > (sortKey === "name" ? 0 : RESORT_MS) || lastSort === 0) arrange(now);
   }
 
   function onPoints(event) {
     const frame = event.detail;
     for (const series of frame.series || []) {
-      if (!isTotalCpu(series) || !series.points || !series.points.length) continue;
+      if (!series.points || !series.points.length) continue;
       const name = series.host || frame.host;
       const c = card(name);
-      const buffer = attach(c, { ...series, host: name });
-      const n = buffer.add(series.points);
-      buffer.trim(Date.now() - WINDOW_MS - 10_000);
+      c.take({ ...series, host: name });
       hosts.seen(name, series.points[series.points.length - 1][0]);
-      updateCard(c);
-      c.chart.noteLive(n);
-      markDirty(c.chart);
     }
+  }
+
+  function onAnomaly(event) {
+    const a = event.detail;
+    if (a.host) card(a.host).noteAnomaly(a.series_id ?? a.series?.id ?? a.metric, a.ts);
+  }
+
+  async function loadCpuHistory(c, from, to) {
+    if (!c.buffer) return;
+    c.buffer.add(await getPoints(c.buffer.info.id, { from, to, maxPoints: 600 }));
+    markDirty(c.chart);
   }
 
   function onReconnected(event) {
     const { from, to } = event.detail;
-    for (const c of cards.values()) if (c.buffer) loadHistory(c, from - 2000, to).catch(showError);
+    for (const c of cards.values()) loadCpuHistory(c, from - 2000, to).catch(showError);
   }
 
   function onHostsChanged() {
@@ -106,44 +126,68 @@ export function mountOverview(view, { live, hosts }) {
     tick();
   }
 
-  function tick() {
-    const now = Date.now();
-    for (const c of cards.values()) {
-      updateCard(c, now);
-      // Keep idle charts scrolling so a silent host visibly flatlines.
-      if (c.chart.renders && now - c.chart.lastRender > 1000) markDirty(c.chart);
+  function onKey(event) {
+    if (event.key === "/" && document.activeElement !== search) {
+      event.preventDefault();
+      search.focus();
     }
   }
 
+  search.addEventListener("input", () => {
+    filter = search.value.trim();
+    arrange();
+    saveUrl();
+  });
+  sortSelect.addEventListener("change", () => {
+    sortKey = sortSelect.value;
+    descending = sortKey !== "name" && sortKey !== "state";
+    dirButton.textContent = descending ? "↓" : "↑";
+    arrange();
+    saveUrl();
+  });
+  dirButton.textContent = descending ? "↓" : "↑";
+  dirButton.addEventListener("click", () => {
+    descending = !descending;
+    dirButton.textContent = descending ? "↓" : "↑";
+    arrange();
+    saveUrl();
+  });
+
   live.addEventListener("points", onPoints);
+  live.addEventListener("anomaly", onAnomaly);
   live.addEventListener("reconnected", onReconnected);
   hosts.addEventListener("change", onHostsChanged);
-  live.subscribe({ hosts: ["*"], metrics: [CPU] });
+  document.addEventListener("keydown", onKey);
+  live.subscribe({ hosts: ["*"], metrics: METRICS });
   const ticker = setInterval(tick, 1000);
 
   (async () => {
     await hosts.refresh();
-    const series = await listSeries({ metric: CPU });
     const now = Date.now();
-    await Promise.all(
-      series.filter(isTotalCpu).map((s) => {
-        const c = card(s.host);
-        attach(c, s);
-        return loadHistory(c, now - WINDOW_MS, now);
-      }),
-    );
+    const series = await listSeries({ metric: CPU });
+    await Promise.all(series.filter(isTotalCpu).map((s) => {
+      const c = card(s.host);
+      c.attachCpu(s);
+      return loadCpuHistory(c, now - WINDOW_MS, now);
+    }));
+    if (await hubHas("/api/v1/anomalies")) {
+      for (const a of await listAnomalies({ from: now - 3_600_000, to: now })) {
+        if (a.host) card(a.host).noteAnomaly(a.series_id ?? a.metric, a.ts);
+      }
+    }
+    tick();
   })().catch(showError);
 
   return {
+    title: "Hosts",
     destroy() {
       clearInterval(ticker);
       live.removeEventListener("points", onPoints);
+      live.removeEventListener("anomaly", onAnomaly);
       live.removeEventListener("reconnected", onReconnected);
       hosts.removeEventListener("change", onHostsChanged);
-      for (const c of cards.values()) {
-        untrack(c.chart);
-        c.chart.destroy();
-      }
+      document.removeEventListener("keydown", onKey);
+      for (const c of cards.values()) c.destroy();
       cards.clear();
     },
   };
