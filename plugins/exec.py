@@ -1,7 +1,7 @@
 """Run commands on an interval and read their output as metrics (JSON, Prometheus text or lines).
 
-Each command runs without a shell (wrap it in ``sh -c '…'`` for pipes), is killed at ``timeout``,
-and must exit 0. Its standard output is read in one of three formats:
+Each command runs without a shell (wrap it in ``sh -c '…'`` for pipes), is killed after
+``command_timeout`` seconds, and must exit 0. Its standard output is read in one of three formats:
 
 * ``json`` — an object whose numeric leaves become metrics (nested keys joined with dots;
   ``true``/``false`` become 1/0, strings are ignored), or ``{"metric", "value", "labels", "unit"}``
@@ -43,7 +43,7 @@ class Exec(Source):
     options: ClassVar[dict[str, Option]] = {
         "commands": Option(list, help='commands to run, e.g. ["/usr/local/bin/queue-depth --json"]'),
         "format": Option(str, default="json", help="how to read the output: json, prometheus or lines"),
-        "timeout": Option(float, default=5.0, help="seconds before a command is killed"),
+        "command_timeout": Option(float, default=5.0, help="seconds before a command is killed"),
         "prefix": Option(str, default="exec", help='prepended to every metric name ("" for none)'),
     }
 
@@ -68,8 +68,9 @@ class Exec(Source):
                 raise ConfigError(f"plugins.{cls.name}.commands", command, "a command line") from None
         check_choice(cls.name, checked, "format", FORMATS)
         check_prefix(cls.name, checked)
-        if checked["timeout"] <= 0:
-            raise ConfigError(f"plugins.{cls.name}.timeout", checked["timeout"], "a positive number")
+        if checked["command_timeout"] <= 0:
+            key = f"plugins.{cls.name}.command_timeout"
+            raise ConfigError(key, checked["command_timeout"], "a positive number")
         return checked
 
     async def collect(self) -> list[Sample]:
@@ -97,11 +98,13 @@ class Exec(Source):
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )
         try:
-            stdout, stderr = await asyncio.wait_for(process.communicate(), self.config["timeout"])
+            stdout, stderr = await asyncio.wait_for(
+                process.communicate(), self.config["command_timeout"]
+            )
         except TimeoutError:
             process.kill()
             await process.wait()
-            raise RuntimeError(f"timed out after {self.config['timeout']:g} s") from None
+            raise RuntimeError(f"timed out after {self.config['command_timeout']:g} s") from None
         except asyncio.CancelledError:
             # The scheduler gave up on this round: never leave the child behind.
             process.kill()

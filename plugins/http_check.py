@@ -28,7 +28,7 @@ class HttpCheck(Source):
     options: ClassVar[dict[str, Option]] = {
         "urls": Option(list, help='URLs to probe, e.g. ["https://example.org/health"]'),
         "method": Option(str, default="GET", help="HTTP method: GET or HEAD"),
-        "timeout": Option(float, default=10.0, help="seconds before a probe counts as down"),
+        "request_timeout": Option(float, default=10.0, help="seconds before a probe counts as down"),
         "expected_status": Option(int, default=0,
                                   help="the status that means up (0: any 2xx or 3xx)"),
         "follow_redirects": Option(bool, default=False, help="follow redirects to the final page"),
@@ -60,15 +60,16 @@ class HttpCheck(Source):
         checked["method"] = checked["method"].upper()
         if checked["method"] not in ("GET", "HEAD"):
             raise ConfigError(f"plugins.{cls.name}.method", checked["method"], "GET or HEAD")
-        if checked["timeout"] <= 0:
-            raise ConfigError(f"plugins.{cls.name}.timeout", checked["timeout"], "a positive number")
+        if checked["request_timeout"] <= 0:
+            key = f"plugins.{cls.name}.request_timeout"
+            raise ConfigError(key, checked["request_timeout"], "a positive number")
         return checked
 
     async def collect(self) -> list[Sample]:
         # A fresh client per round: each probe pays its own connect and TLS handshake, as a
         # visitor would, and the certificate is read from a live handshake.
         async with httpx.AsyncClient(
-            timeout=self.config["timeout"], verify=self._verify,
+            timeout=self.config["request_timeout"], verify=self._verify,
             follow_redirects=self.config["follow_redirects"],
         ) as client:
             rounds = await asyncio.gather(*(self._probe(client, url) for url in self.config["urls"]))

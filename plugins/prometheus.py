@@ -39,7 +39,7 @@ class Prometheus(Source):
     default_enabled = False  # nothing to scrape until urls are configured
     options: ClassVar[dict[str, Option]] = {
         "urls": Option(list, help='exporter pages, e.g. ["http://127.0.0.1:9100/metrics"]'),
-        "timeout": Option(float, default=5.0, help="seconds before a scrape is abandoned"),
+        "scrape_timeout": Option(float, default=5.0, help="seconds before a scrape is abandoned"),
         "prefix": Option(str, default="prom", help='prepended to every metric name ("" for none)'),
         "max_series": Option(int, default=2000, help="series kept per target; the rest are dropped"),
         "verify": Option(bool, default=True, help="check https certificates"),
@@ -79,7 +79,7 @@ class Prometheus(Source):
     async def collect(self) -> list[Sample]:
         self._rates.tick()
         async with httpx.AsyncClient(
-            timeout=self.config["timeout"], verify=self._verify, headers={"Accept": ACCEPT}
+            timeout=self.config["scrape_timeout"], verify=self._verify, headers={"Accept": ACCEPT}
         ) as client:
             pages = await asyncio.gather(
                 *(self._scrape(client, url) for url in self.config["urls"]), return_exceptions=True

@@ -46,7 +46,7 @@ class Rates:
         delta = value - before
         if delta < 0:
             return None
-        return delta / elapsed
+        return round(delta / elapsed, 3)  # sub-milli precision on a rate is noise on the wire
 
     def rates(self, key: Hashable, values: Mapping[str, float]) -> dict[str, float] | None:
         """Like :meth:`rate` for counters read together (one device's fields): all or nothing.
@@ -63,5 +63,5 @@ class Rates:
             then = before.get(field)
             if then is None or value < then:
                 return None
-            result[field] = (value - then) / elapsed
+            result[field] = round((value - then) / elapsed, 3)
         return result

@@ -67,7 +67,7 @@ async def test_a_hanging_command_is_killed_at_the_timeout(tmp_path: Path) -> Non
     pidfile = tmp_path / "pid"
     hang = python(f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(60)")
     with pytest.raises(PluginError, match="timed out after 1 s"):
-        await collect(Exec(commands=[hang], timeout=1.0))
+        await collect(Exec(commands=[hang], command_timeout=1.0))
     pid = int(pidfile.read_text())
     assert not psutil.pid_exists(pid)
 
@@ -102,7 +102,7 @@ def test_config_errors_name_the_key() -> None:
 async def test_a_cancelled_round_leaves_no_child_behind(tmp_path: Path) -> None:
     pidfile = tmp_path / "pid"
     hang = python(f"import os, time; open({str(pidfile)!r}, 'w').write(str(os.getpid())); time.sleep(60)")
-    task = asyncio.create_task(collect(Exec(commands=[hang], timeout=30.0)))
+    task = asyncio.create_task(collect(Exec(commands=[hang], command_timeout=30.0)))
     while not pidfile.exists() or not pidfile.read_text():
         await asyncio.sleep(0.05)
     task.cancel()  # what the scheduler does when a source overruns its timeout

@@ -41,7 +41,7 @@ async def test_expected_status_redirects_and_head() -> None:
 async def test_unreachable_is_down_without_a_status() -> None:
     with serve(ROUTES) as base:
         pass  # the port is closed again once the server stopped
-    samples = await collect(HttpCheck(urls=[f"{base}/health"], timeout=2.0))
+    samples = await collect(HttpCheck(urls=[f"{base}/health"], request_timeout=2.0))
     assert [(s.metric, s.value) for s in samples] == [("http.up", 0.0)]
 
 

@@ -29,7 +29,7 @@ async def test_recorded_interfaces(monkeypatch: pytest.MonkeyPatch, clock: FakeC
     assert {dict(labels)["iface"] for _, labels in values} == {"eth0"}
     assert len(values) == 8
     received = (after["eth0"]["bytes_recv"] - before["eth0"]["bytes_recv"]) / recording["elapsed"]
-    assert values[key("net.rx_bytes_per_s", iface="eth0")] == pytest.approx(received)
+    assert values[key("net.rx_bytes_per_s", iface="eth0")] == pytest.approx(received, abs=0.001)
     assert values[key("net.rx_errors_per_s", iface="eth0")] == 0.0
 
 

@@ -43,7 +43,7 @@ async def test_a_down_target_is_up_zero_and_the_others_still_come(caplog: pytest
                 "/broken": (500, {}, b"oops")}) as base:
         urls = [f"{base}/metrics", f"{base}/broken", f"http://{closed}/metrics"]
         with caplog.at_level(logging.WARNING, logger="hostpulse.plugins.prometheus"):
-            samples = await collect(Prometheus(urls=urls, timeout=2.0))
+            samples = await collect(Prometheus(urls=urls, scrape_timeout=2.0))
     # Two targets on one host:port are told apart by their path.
     instance = base.removeprefix("http://") + "/metrics"
     ups = [(s.labels["instance"], s.value) for s in samples if s.metric == "prom.up"]
