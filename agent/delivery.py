@@ -144,13 +144,17 @@ class Delivery:
             )
 
     async def drain(self, timeout: float) -> None:
-        """On shutdown: try to send what is queued in memory within ``timeout``; spool the rest."""
+        """On shutdown: keep delivering, oldest first, while the hub answers and ``timeout`` lasts;
+        what is left in memory then goes to the spool."""
         deadline = time.monotonic() + timeout
-        while self._memory and not self.down and time.monotonic() < deadline:
-            batch = self._memory[0]
+        while time.monotonic() < deadline:
+            batch, from_spool = self._head()
+            if batch is None:
+                break
             try:
                 result = await asyncio.wait_for(self.sender.post(batch), deadline - time.monotonic())
             except TimeoutError:
                 break
-            self._settle(batch, False, result)
+            if not self._settle(batch, from_spool, result):
+                break
         self._spill()

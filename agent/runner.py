@@ -16,6 +16,7 @@ import httpx
 from agent.batch import Batcher
 from agent.config import AgentConfig
 from agent.deadletter import DeadLetter
+from agent.diskspool import DiskSpool
 from agent.delivery import Delivery, Spool
 from agent.lineup import Planned, instantiate
 from agent.point import Point
@@ -57,10 +58,6 @@ async def collect_once(collectors: list[Collector]) -> list[Point]:
 
 def open_spool(config: AgentConfig, stats: Stats) -> Spool:
     """The on-disk spool in ``state_dir``; in memory (with a warning) when that is not writable."""
-    try:
-        from agent.diskspool import DiskSpool
-    except ImportError:  # phase 1: no disk spool yet
-        return MemorySpool(config.spool_max_bytes, stats)
     directory = config.state_dir / "spool"
     try:
         return DiskSpool(directory, config.spool_max_bytes, stats)
@@ -128,6 +125,11 @@ class Agent:
                 if task is not waiter and task.exception() is not None:
                     log.error("agent task %s failed", task.get_name(), exc_info=task.exception())
         finally:
+            # Collections under way finish and are batched; then the rest stops.
+            self.scheduler.stop()
+            longest = max((c.timeout for c in self.scheduler.collectors), default=0.0)
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(tasks[0]), min(longest, self.config.shutdown_timeout))
             for task in [waiter, *tasks]:
                 task.cancel()
             for task in tasks:

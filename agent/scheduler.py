@@ -147,20 +147,34 @@ class Scheduler:
     def __init__(self, collectors: list[Collector], sink: Sink) -> None:
         self.collectors = collectors
         self.sink = sink
+        self._stopping = False
+        self._sleeping: dict[str, asyncio.Task[None]] = {}
 
     async def run(self) -> None:
-        """Run until cancelled."""
+        """Run until ``stop()`` (collections under way finish first) or cancellation."""
         async with asyncio.TaskGroup() as group:
             for collector in self.collectors:
                 group.create_task(self._loop(collector), name=f"source-{collector.name}")
 
+    def stop(self) -> None:
+        """No new ticks; sleeping loops end now, a loop in the middle of a collect after it."""
+        self._stopping = True
+        for task in self._sleeping.values():
+            task.cancel()
+
     async def _loop(self, collector: Collector) -> None:
         interval_ms = max(1, round(collector.interval * 1000))
         tick = 0
-        while True:
+        task = asyncio.current_task()
+        assert task is not None
+        while not self._stopping:
             # The max() guards against a sleep that woke a hair early collecting one tick twice.
             tick = max(next_tick(now_ms(), interval_ms), tick + interval_ms)
-            await asyncio.sleep(max(0.0, (tick - now_ms()) / 1000))
+            self._sleeping[collector.name] = task
+            try:
+                await asyncio.sleep(max(0.0, (tick - now_ms()) / 1000))
+            finally:
+                del self._sleeping[collector.name]
             if collector.busy:
                 collector.stats.error(
                     collector.name, "overrun", "the previous collect() is still running; tick skipped"

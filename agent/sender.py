@@ -69,7 +69,8 @@ class Backoff:
     """Exponential backoff with jitter: half the step fixed, half random, so agents spread out."""
 
     base: float = 0.5
-    cap: float = 60.0
+    #: Short enough that the gap fills soon after the hub returns; jitter spreads the agents.
+    cap: float = 15.0
     attempt: int = 0
 
     def next(self, retry_after: float | None = None) -> float:
