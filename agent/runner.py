@@ -16,8 +16,8 @@ import httpx
 from agent.batch import Batcher
 from agent.config import AgentConfig
 from agent.deadletter import DeadLetter
-from agent.diskspool import DiskSpool
 from agent.delivery import Delivery, Spool
+from agent.diskspool import DiskSpool
 from agent.lineup import Planned, instantiate
 from agent.point import Point
 from agent.scheduler import Collector, Scheduler, now_ms

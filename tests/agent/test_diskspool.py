@@ -69,7 +69,7 @@ def test_a_corrupted_record_ends_its_segment_and_later_segments_still_replay(tmp
     for i in range(6):
         spool.append(b(i))
     spool.close()
-    first = sorted(tmp_path.glob("*.seg"))[0]
+    first = min(tmp_path.glob("*.seg"))
     data = bytearray(first.read_bytes())
     data[len(data) // 2] ^= 0xFF  # a flipped bit in the second record
     first.write_bytes(bytes(data))
