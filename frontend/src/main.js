@@ -5,6 +5,8 @@ import "./style.css";
 import { registry } from "./charts.js";
 import { HostDirectory } from "./hosts.js";
 import { LiveConnection } from "./live.js";
+import { mountAnomalies } from "./panels/anomalies.js";
+import { mountCompare } from "./panels/compare.js";
 import { mountHost } from "./panels/host.js";
 import { mountOverview } from "./panels/overview.js";
 
@@ -19,6 +21,8 @@ window.hostpulse = { charts: registry, live, hosts };
 const ROUTES = [
   { pattern: /^\/?$/, name: "overview", mount: (params) => mountOverview(view, { live, hosts, params, navigate }) },
   { pattern: /^\/host\/([^/]+)$/, name: "host", mount: (params) => mountHost(view, { live, hosts, params, navigate }) },
+  { pattern: /^\/compare$/, name: "compare", mount: (params) => mountCompare(view, { live, params, navigate }) },
+  { pattern: /^\/anomalies$/, name: "anomalies", mount: (params) => mountAnomalies(view, { live, params, navigate }) },
 ];
 
 export function parseHash(hash = location.hash) {
