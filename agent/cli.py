@@ -138,6 +138,32 @@ async def _run(config: AgentConfig, collectors: list[Any], stats: Any, token: Se
     await Agent(config, collectors, stats, token).run(stop)
 
 
+@agent_command.command("init")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), default="hostpulse-agent.toml")
+@click.option("--hub", metavar="URL", help="Write this hub URL into the file.")
+@click.option("--host", metavar="NAME", help="Write this host name into the file.")
+@plugin_dir_option
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init_command(
+    path: Path, hub: str | None, host: str | None, plugin_dirs: tuple[Path, ...], force: bool
+) -> None:
+    """Write a commented config file listing every setting and every discovered source."""
+    from agent.plugins import discover
+    from agent.template import render
+
+    if path.exists() and not force:
+        raise ConfigProblem(f"{path} exists: expected a new file (or --force)")
+    given: dict[str, Any] = {"hub": hub, "host": host, "plugin_dirs": [str(d) for d in plugin_dirs]}
+    given = {key: value for key, value in given.items() if value}
+    try:
+        load_config(None, env={}, flags=given)  # refuse to write a file the agent would reject
+    except ConfigError as exc:
+        raise ConfigProblem(str(exc)) from None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(discover(plugin_dirs), given))
+    click.echo(f"wrote {path}")
+
+
 @click.group("plugins", invoke_without_command=True)
 @config_option
 @plugin_dir_option
