@@ -59,7 +59,7 @@ def _default(name: str) -> Any:
                 return str(default_state_dir())
             if name == "host":
                 return "<this machine's hostname>"
-            return spec.default_factory()  # type: ignore[misc]
+            return spec.default_factory()  # type: ignore[misc,operator]
     raise KeyError(name)
 
 
