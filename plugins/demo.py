@@ -96,7 +96,7 @@ class DemoSensor(_Demo):
 
 
 class DemoSpikes(_Demo):
-    """A steady stream around ``baseline`` with ±``amplitude`` spikes at a random ``rate``."""
+    """A steady stream around a baseline with injected spikes up and down, at a random rate."""
 
     name = "demo_spikes"
     options: ClassVar[dict[str, Option]] = {

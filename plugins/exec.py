@@ -89,7 +89,7 @@ class Exec(Source):
         if failures and not samples:
             raise PluginError("; ".join(failures))
         for failure in failures:
-            log.warning("exec: %s", failure)
+            log.warning("%s", failure)
         return samples
 
     async def _run(self, argv: list[str]) -> str:

@@ -85,7 +85,7 @@ class HttpCheck(Source):
                 async for _ in response.aiter_raw():
                     pass
         except httpx.HTTPError as error:
-            log.warning("http_check: %s: %s", url, error or type(error).__name__)
+            log.warning("%s: %s", url, error or type(error).__name__)
             return [Sample("http.up", 0.0, labels)]
         elapsed = self.clock() - started
         status = response.status_code

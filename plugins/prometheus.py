@@ -91,11 +91,11 @@ class Prometheus(Source):
             up = not isinstance(page, BaseException)
             samples.append(Sample(exposition.metric_name(prefix, "up"), float(up), instance))
             if isinstance(page, BaseException):
-                log.warning("prometheus: %s: %s", url, page or type(page).__name__)
+                log.warning("%s: %s", url, page or type(page).__name__)
                 continue
             parsed = exposition.parse(page)
             if parsed.skipped:
-                log.debug("prometheus: %s: %d unreadable lines skipped", url, parsed.skipped)
+                log.debug("%s: %d unreadable lines skipped", url, parsed.skipped)
             samples.extend(exposition.to_samples(
                 parsed.points, prefix, self._rates, source=url,
                 max_series=self.config["max_series"], extra_labels=instance,
