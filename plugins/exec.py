@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import math
+import os
 import shlex
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -30,6 +31,8 @@ from plugins.rates import Rates
 log = logging.getLogger("hostpulse.plugins.exec")
 
 FORMATS = ("json", "prometheus", "lines")
+#: Environment variables the agent keeps from the commands it runs.
+SECRET_VARIABLES = frozenset({"HOSTPULSE_TOKEN", "HOSTPULSE_VIEWER_TOKEN"})
 #: A command printing more than this is misbehaving; its output is refused, not parsed.
 MAX_OUTPUT = 4 * 2**20
 
@@ -94,7 +97,7 @@ class Exec(Source):
 
     async def _run(self, argv: list[str]) -> str:
         process = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL,
+            *argv, stdin=asyncio.subprocess.DEVNULL, env=_child_environment(),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )
         try:
@@ -129,6 +132,11 @@ class Exec(Source):
             if METRIC_RE.match(metric) and math.isfinite(value):
                 samples.append(Sample(metric, value, labels, unit))
         return samples
+
+
+def _child_environment() -> dict[str, str]:
+    # The agent's own secrets are not the commands' business.
+    return {key: value for key, value in os.environ.items() if key not in SECRET_VARIABLES}
 
 
 Reading = tuple[str, float, dict[str, str], str]

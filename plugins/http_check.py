@@ -7,6 +7,7 @@ import logging
 import ssl
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -57,6 +58,8 @@ class HttpCheck(Source):
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise ConfigError(f"plugins.{cls.name}.urls", url, "an http:// or https:// URL")
+        if checked["ca_file"] and not Path(checked["ca_file"]).is_file():
+            raise ConfigError(f"plugins.{cls.name}.ca_file", checked["ca_file"], "a readable PEM file")
         checked["method"] = checked["method"].upper()
         if checked["method"] not in ("GET", "HEAD"):
             raise ConfigError(f"plugins.{cls.name}.method", checked["method"], "GET or HEAD")

@@ -109,3 +109,14 @@ async def test_a_cancelled_round_leaves_no_child_behind(tmp_path: Path) -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert not psutil.pid_exists(int(pidfile.read_text()))
+
+
+async def test_commands_do_not_see_the_agent_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOSTPULSE_TOKEN", "hp_secret")
+    monkeypatch.setenv("SITE", "paris")
+    show = python(
+        "import json, os; print(json.dumps({'metric': 'env', 'value': 1,"
+        " 'labels': {'token': os.environ.get('HOSTPULSE_TOKEN', ''), 'site': os.environ['SITE']}}))"
+    )
+    (sample,) = await collect(Exec(commands=[show]))
+    assert sample.labels == {"token": "", "site": "paris"}

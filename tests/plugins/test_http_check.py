@@ -74,4 +74,6 @@ def test_config_errors_name_the_key() -> None:
         HttpCheck(urls=["ftp://x"])
     with pytest.raises(ConfigError, match=r"plugins\.http_check\.method = 'POST'"):
         HttpCheck(urls=["http://x"], method="post")
+    with pytest.raises(ConfigError, match=r"plugins\.http_check\.ca_file = '/nonexistent.pem'"):
+        HttpCheck(urls=["https://x"], ca_file="/nonexistent.pem")
     assert HttpCheck.default_enabled is False
