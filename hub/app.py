@@ -15,6 +15,7 @@ from hub.bus import LocalBus
 from hub.errors import HubError, error_body
 from hub.gzip_body import GzipRequestMiddleware
 from hub.metrics import render_metrics
+from hub.security import TokenBucket, install_security_headers
 from hub.settings import Settings
 from hub.state import HubState, hub_state
 from hub.storage.database import close_database, open_database
@@ -41,11 +42,13 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.extensions["hostpulse"] = HubState(
         settings=settings,
         writer=Writer(settings.write_queue_batches),
-        bus=LocalBus(settings.ws_queue_frames),
+        bus=_live_bus(settings),
+        rate_limit=TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst),
     )
     for module in (ingest, read, stream):
         app.register_blueprint(module.blueprint)
     _register_error_handlers(app)
+    install_security_headers(app)
     _register_pages(app, settings)
 
     @app.before_serving
@@ -64,6 +67,15 @@ def create_app(settings: Settings | None = None) -> Quart:
 
     app.asgi_app = GzipRequestMiddleware(app.asgi_app, settings.max_body_bytes)  # type: ignore[method-assign]
     return app
+
+
+def _live_bus(settings: Settings) -> LocalBus:
+    """In process for one hub; through Redis pub/sub when hubs share a live view (--redis)."""
+    if settings.redis:
+        from hub.bus_redis import RedisBus
+
+        return RedisBus(settings.redis, settings.ws_queue_frames)
+    return LocalBus(settings.ws_queue_frames)
 
 
 def _register_error_handlers(app: Quart) -> None:

@@ -30,9 +30,21 @@ def load_settings(config: str | None, **overrides: object) -> Settings:
 @click.option("--bind", help="HOST:PORT to listen on (default 127.0.0.1:8700)")
 @click.option("--redis", help="redis://… to share the live view between hubs")
 @click.option("--config", type=click.Path(dir_okay=False), help="TOML file with a [hub] table")
+@click.option(
+    "--certfile", type=click.Path(dir_okay=False, exists=True), help="PEM certificate: serve HTTPS"
+)
+@click.option(
+    "--keyfile", type=click.Path(dir_okay=False, exists=True), help="PEM private key of --certfile"
+)
 @click.option("--log-level", default="INFO", show_default=True)
 def hub_command(
-    db: str | None, bind: str | None, redis: str | None, config: str | None, log_level: str
+    db: str | None,
+    bind: str | None,
+    redis: str | None,
+    config: str | None,
+    certfile: str | None,
+    keyfile: str | None,
+    log_level: str,
 ) -> None:
     """Run the hub: ingest, storage, the API and the dashboard."""
     from hub.server import serve_hub
@@ -40,8 +52,13 @@ def hub_command(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    settings = load_settings(config, db=db, bind=bind, redis=redis)
-    click.echo(f"HostPulse hub on http://{settings.bind}/ (database {settings.db})", err=True)
+    settings = load_settings(
+        config, db=db, bind=bind, redis=redis, certfile=certfile, keyfile=keyfile
+    )
+    if bool(settings.certfile) != bool(settings.keyfile):
+        raise click.UsageError("--certfile and --keyfile go together")
+    scheme = "https" if settings.certfile else "http"
+    click.echo(f"HostPulse hub on {scheme}://{settings.bind}/ (database {settings.db})", err=True)
     asyncio.run(serve_hub(settings))
 
 

@@ -20,6 +20,8 @@ def hypercorn_config(settings: Settings) -> Config:
     # Agents keep connections open between batches; keep-alive must outlive the flush interval.
     config.keep_alive_timeout = 75
     config.graceful_timeout = 10
+    if settings.certfile or settings.keyfile:
+        config.certfile, config.keyfile = settings.certfile, settings.keyfile
     return config
 
 

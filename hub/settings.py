@@ -35,6 +35,12 @@ class Settings:
     max_future_s: float = 600.0
     #: Per-WebSocket queue of frames; a client this far behind loses frames.
     ws_queue_frames: int = 64
+    #: Ingest requests per second per agent token, with bursts up to ``rate_limit_burst``; 0: off.
+    rate_limit_per_s: float = 50.0
+    rate_limit_burst: float = 500.0
+    #: TLS: PEM certificate and key files; both set means the hub serves HTTPS only.
+    certfile: str | None = None
+    keyfile: str | None = None
     anomaly: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

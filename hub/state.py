@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from quart import current_app
 
 from hub.bus import LocalBus
+from hub.security import TokenBucket
 from hub.settings import Settings
 from hub.storage.registry import SeriesRegistry
 from hub.storage.writer import Writer
@@ -19,6 +20,7 @@ class HubState:
     bus: LocalBus
     registry: SeriesRegistry = field(default_factory=SeriesRegistry)
     ws_clients: int = 0
+    rate_limit: TokenBucket = field(default_factory=lambda: TokenBucket(0, 0))
 
 
 def hub_state() -> HubState:

@@ -33,6 +33,7 @@ async def authenticate() -> None:
     if host is None:
         raise Unauthorized("unknown or revoked token", code="invalid_token")
     g.host = host
+    hub_state().rate_limit.take(host.id)
     if request.method == "POST" and request.mimetype != "application/json":
         raise UnsupportedMediaType(
             f"send the batch as application/json, not {request.mimetype or 'no content type'}",

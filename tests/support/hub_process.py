@@ -6,6 +6,7 @@ import gzip
 import json
 import os
 import signal
+import ssl
 import socket
 import subprocess
 import sys
@@ -89,7 +90,8 @@ class LiveHub:
 
 
 def start_hub(workdir: Path, *, db: str | None = None, extra_args: tuple[str, ...] = (),
-              env: dict[str, str] | None = None, port: int | None = None) -> LiveHub:
+              env: dict[str, str] | None = None, port: int | None = None, scheme: str = "http",
+              verify: ssl.SSLContext | bool = True) -> LiveHub:
     """Start ``hostpulse hub`` and wait until /healthz answers."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
@@ -100,13 +102,13 @@ def start_hub(workdir: Path, *, db: str | None = None, extra_args: tuple[str, ..
         [HOSTPULSE, "hub", "--db", db, "--bind", f"127.0.0.1:{port}", *extra_args],
         stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
     )
-    hub = LiveHub(f"http://127.0.0.1:{port}", db, workdir, process, log_path)
+    hub = LiveHub(f"{scheme}://127.0.0.1:{port}", db, workdir, process, log_path)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"hub exited with {process.returncode}:\n{hub.log()}")
         try:
-            if httpx.get(f"{hub.url}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"{hub.url}/healthz", timeout=1, verify=verify).status_code == 200:
                 return hub
         except httpx.TransportError:
             pass
