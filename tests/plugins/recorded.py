@@ -6,7 +6,7 @@ import inspect
 import json
 from collections import namedtuple
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from agent import Sample, Source
 
@@ -31,7 +31,7 @@ async def collect(source: Source) -> list[Sample]:
     if inspect.isawaitable(result):
         result = await result
     if inspect.isasyncgen(result):
-        return [sample async for sample in result]
+        return [cast(Sample, sample) async for sample in result]
     return list(result)
 
 

@@ -4,7 +4,7 @@ import statistics
 from itertools import pairwise
 
 import pytest
-from recorded import collect
+from recorded import FakeClock, collect
 
 from agent.errors import ConfigError
 from plugins.demo import DemoRandom, DemoSensor, DemoSpikes
@@ -12,12 +12,12 @@ from plugins.demo import DemoRandom, DemoSensor, DemoSpikes
 
 async def stream(source: DemoRandom | DemoSensor | DemoSpikes, ticks: int) -> dict[str, list[float]]:
     series: dict[str, list[float]] = {}
-    now = 1_795_000_000.0
+    clock = FakeClock(1_795_000_000.0)
+    source.wall = clock
     for _ in range(ticks):
-        source.wall = lambda now=now: now
         for sample in await collect(source):
             series.setdefault(sample.metric, []).append(sample.value)
-        now += 1.0
+        clock.advance(1.0)
     return series
 
 
