@@ -1,0 +1,46 @@
+"""Hub settings: flags over HOSTPULSE_* env vars over the TOML file over defaults; errors name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hub.errors import SettingsError
+from hub.settings import Settings
+from tests.support.hub_process import run_cli
+
+
+def test_precedence_flags_env_file_defaults(tmp_path: Path) -> None:
+    config = tmp_path / "hub.toml"
+    config.write_text('[hub]\nbind = "0.0.0.0:9000"\ndb = "sqlite://file.db"\nonline_window_s = 12\n')
+    env = {"HOSTPULSE_DB": "sqlite://env.db", "HOSTPULSE_ONLINE_WINDOW_S": "7.5"}
+    settings = Settings.load(config, env=env, db="sqlite://flag.db")
+    assert settings.db == "sqlite://flag.db"  # flag beats env and file
+    assert settings.online_window_s == 7.5  # env beats file
+    assert settings.bind == "0.0.0.0:9000"  # file beats default
+    assert settings.max_labels == Settings().max_labels  # default
+
+
+@pytest.mark.parametrize(
+    ("document", "env", "key"),
+    [
+        ("[hub]\nonline_window_s = 'soon'\n", {}, "hub.online_window_s"),
+        ("[hub]\nbnid = '1.2.3.4:5'\n", {}, "hub.bnid"),
+        ("", {"HOSTPULSE_MAX_LABELS": "-3"}, "hub.max_labels"),
+    ],
+)
+def test_errors_name_the_key_and_value(tmp_path: Path, document: str, env: dict[str, str], key: str) -> None:
+    config = tmp_path / "hub.toml"
+    config.write_text(document)
+    with pytest.raises(SettingsError) as caught:
+        Settings.load(config, env=env)
+    assert caught.value.key == key and key in str(caught.value)
+
+
+def test_cli_reports_a_bad_setting_and_exits_2(tmp_path: Path) -> None:
+    config = tmp_path / "hub.toml"
+    config.write_text("[hub]\nwrite_queue_batches = 'many'\n")
+    result = run_cli("hub", "--config", str(config), "--db", f"sqlite://{tmp_path / 'x.db'}", check=False)
+    assert result.returncode == 2
+    assert "hub.write_queue_batches = 'many'" in result.stderr
