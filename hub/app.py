@@ -18,6 +18,7 @@ from hub.metrics import render_metrics
 from hub.security import TokenBucket, install_security_headers
 from hub.settings import Settings
 from hub.state import HubState, hub_state
+from hub.storage.compactor import Compactor
 from hub.storage.database import close_database, open_database
 from hub.storage.writer import Writer
 
@@ -45,6 +46,8 @@ def create_app(settings: Settings | None = None) -> Quart:
         bus=_live_bus(settings),
         rate_limit=TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst),
     )
+    # Compaction and retention of the storage tiers (hub.storage.compactor).
+    app.extensions["hostpulse.compactor"] = compactor = Compactor(settings)
     for module in (ingest, read, stream):
         app.register_blueprint(module.blueprint)
     _register_error_handlers(app)
@@ -56,11 +59,13 @@ def create_app(settings: Settings | None = None) -> Quart:
         state = hub_state()
         await open_database(settings.db)
         state.writer.start()
+        compactor.start()
         await state.bus.start()
 
     @app.after_serving
     async def shutdown() -> None:
         state = hub_state()
+        await compactor.stop()
         await state.writer.stop()
         await state.bus.stop()
         await close_database()

@@ -35,6 +35,17 @@ class Settings:
     max_future_s: float = 600.0
     #: Per-WebSocket queue of frames; a client this far behind loses frames.
     ws_queue_frames: int = 64
+    #: Storage tiers (hub.storage): raw points of a closed window become one compressed chunk
+    #: per series; a multiple of an hour, so hourly rollups never straddle two windows.
+    chunk_window_s: int = 7200
+    #: A window is compacted this long after it ends, leaving time for late batches.
+    compact_delay_s: float = 600.0
+    #: Seconds between compaction and retention runs (0 disables the background task).
+    compact_interval_s: float = 60.0
+    #: Retention per tier, in days: raw points and chunks, 1-minute rollups, 1-hour rollups.
+    retain_raw_days: float = 14.0
+    retain_1m_days: float = 90.0
+    retain_1h_days: float = 730.0
     #: Ingest requests per second per agent token, with bursts up to ``rate_limit_burst``; 0: off.
     rate_limit_per_s: float = 50.0
     rate_limit_burst: float = 500.0

@@ -10,7 +10,7 @@ from quart_schema import validate_querystring
 
 from hub.errors import BadRequest, HubError
 from hub.state import hub_state
-from hub.storage.history import downsample, read_points
+from hub.storage.history import read_history
 from hub.storage.models import Host, Series
 from hub.tokens import now_ms
 
@@ -73,7 +73,8 @@ class PointsQuery(BaseModel):
 @validate_querystring(PointsQuery)
 async def series_points(series_id: int, query_args: PointsQuery) -> dict[str, object]:
     """A series' points between ``from`` and ``to``, at most ``max_points`` of them:
-    ``[ts, value]``, or ``[ts, mean, min, max]`` buckets when the range holds more."""
+    ``[ts, value]``, or ``[ts, mean, min, max]`` buckets when the range holds more. ``tier``
+    names the storage tier read: ``raw``, ``1m`` or ``1h`` (see hub.storage.history)."""
     end = now_ms() if query_args.end is None else query_args.end
     start = end - 3_600_000 if query_args.start is None else query_args.start
     if start > end:
@@ -81,12 +82,15 @@ async def series_points(series_id: int, query_args: PointsQuery) -> dict[str, ob
     series = await Series.get_or_none(id=series_id).select_related("host")
     if series is None:
         raise NotFound(f"no series with id {series_id}")
-    ts, values = await read_points(series_id, start, end)
+    tier, points = await read_history(
+        series_id, start, end, query_args.max_points, hub_state().settings, now_ms()
+    )
     return {
         "series": _series_json(series),
         "from": start,
         "to": end,
-        "points": downsample(ts, values, start, end, query_args.max_points),
+        "tier": tier.name,
+        "points": points,
     }
 
 

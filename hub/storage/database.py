@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+
+from hub.storage.migrations import migrate
 
 MODELS = ["hub.storage.models"]
 
@@ -18,13 +21,17 @@ def tortoise_config(db_url: str) -> dict:
 
 
 async def open_database(db_url: str, *, create_schema: bool = True) -> None:
+    """Connect, and with ``create_schema`` create or upgrade the schema (hub.storage.migrations)."""
     await Tortoise.init(config=tortoise_config(db_url), _enable_global_fallback=True)
     if create_schema:
-        await Tortoise.generate_schemas(safe=True)
+        await migrate(connection())
 
 
 async def close_database() -> None:
     await Tortoise.close_connections()
+    # Tortoise caches each model's INSERT statement by connection name, not by dialect: a process
+    # that opens SQLite and then PostgreSQL as "default" (tests, benches) would send "?" to asyncpg.
+    EXECUTOR_CACHE.clear()
 
 
 def connection() -> BaseDBAsyncClient:

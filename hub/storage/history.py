@@ -1,26 +1,162 @@
-"""Reading a series back: the points in [from, to], reduced to at most ``max_points`` buckets
-that keep each bucket's min and max, so a spike survives zooming out."""
+"""Reading a series back as one timeline across the tiers.
+
+The tier comes from the bucket width the request implies, ``(to - from) / max_points``: raw
+points (chunks of closed windows plus recent raw blocks) below a minute, 1-minute rollups below
+an hour, 1-hour rollups beyond; a tier whose retention does not reach back to ``from`` gives way
+to the next coarser one. Recent raw blocks not yet compacted are always part of the answer, turned
+into buckets on the fly where a rollup tier is read.
+
+Each tier is read in ONE SQL statement (a UNION ALL of the tier's table and raw_blocks): the
+compactor replaces raw blocks by a chunk in one transaction, and a single statement sees one
+snapshot on SQLite and PostgreSQL alike, so a point is never missed nor counted twice.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from hub.storage.models import RawBlock
+from hub.settings import Settings
+from hub.storage import codec
+from hub.storage.database import connection
+from hub.storage.rollups import HOUR_MS, MINUTE_MS, Buckets, decode_buckets
+from hub.storage.sql import placeholders
+
+DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    name: str
+    resolution_ms: int  # 0 for raw points
+    retain_setting: str
+
+
+RAW = Tier("raw", 0, "retain_raw_days")
+MINUTE = Tier("1m", MINUTE_MS, "retain_1m_days")
+HOUR = Tier("1h", HOUR_MS, "retain_1h_days")
+TIERS = (RAW, MINUTE, HOUR)
+
+
+def bucket_width(start: int, end: int, max_points: int) -> int:
+    return max(1, -(-(end - start + 1) // max_points))
+
+
+def choose_tier(start: int, end: int, max_points: int, settings: Settings, now_ms: int) -> Tier:
+    """The finest tier whose resolution fits the bucket width and whose retention reaches back
+    to ``start`` (else the coarsest, which keeps the longest)."""
+    width = bucket_width(start, end, max_points)
+    fitting = [t for t in TIERS if t.resolution_ms <= width]
+    for tier in fitting:
+        if start >= now_ms - int(getattr(settings, tier.retain_setting) * DAY_MS):
+            return tier
+    return max(TIERS, key=lambda t: getattr(settings, t.retain_setting))
+
+
+async def read_history(
+    series_id: int, start: int, end: int, max_points: int, settings: Settings, now_ms: int
+) -> tuple[Tier, list[list[float]]]:
+    """At most ``max_points`` points of a series in [start, end]: ``[ts, value]`` when the raw
+    points fit, else ``[bucket_start, mean, min, max]`` per non-empty bucket."""
+    tier = choose_tier(start, end, max_points, settings, now_ms)
+    if tier is RAW:
+        ts, values = await read_points(series_id, start, end)
+        return tier, downsample(ts, values, start, end, max_points)
+    buckets = await read_buckets(series_id, start, end, tier)
+    return tier, buckets.regroup(bucket_width(start, end, max_points), start).as_points()
+
+
+_RAW_SQL = (
+    'SELECT 0 AS k, ts AS a, "values" AS b FROM raw_blocks '
+    "WHERE series_id = ? AND t_max >= ? AND t_min <= ? "
+)
 
 
 async def read_points(series_id: int, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
-    """All stored points of a series with start <= ts <= end, sorted by time."""
-    rows = await RawBlock.filter(series_id=series_id, t_max__gte=start, t_min__lte=end).values_list(
-        "ts", "values"
+    """All stored points of a series with start <= ts <= end, sorted by time (stable: points of
+    equal time keep the order they were written in)."""
+    conn = connection()
+    dialect = conn.capabilities.dialect
+    null = "CAST(NULL AS BYTEA)" if dialect == "postgres" else "NULL"
+    rows = await conn.execute_query_dict(
+        placeholders(
+            dialect,
+            f"SELECT 1 AS k, data AS a, {null} AS b, t_start AS o FROM chunks "
+            "WHERE series_id = ? AND t_end > ? AND t_start <= ? "
+            "UNION ALL "
+            + _RAW_SQL.replace("AS b ", "AS b, id AS o ")
+            + "ORDER BY k DESC, o",
+        ),
+        [series_id, start, end, series_id, start, end],
     )
-    if not rows:
+    ts_parts, value_parts = [], []
+    for row in rows:
+        if row["k"] == 1:
+            ts, values = codec.decode_chunk(bytes(row["a"]))
+        else:
+            ts = np.frombuffer(row["a"], dtype="<i8")
+            values = np.frombuffer(row["b"], dtype="<f8")
+        ts_parts.append(ts)
+        value_parts.append(values)
+    if not ts_parts:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
-    ts = np.concatenate([np.frombuffer(t, dtype="<i8") for t, _ in rows])
-    values = np.concatenate([np.frombuffer(v, dtype="<f8") for _, v in rows])
+    ts, values = np.concatenate(ts_parts), np.concatenate(value_parts)
     keep = (ts >= start) & (ts <= end)
     ts, values = ts[keep], values[keep]
     order = np.argsort(ts, kind="stable")
     return ts[order], values[order]
+
+
+async def read_buckets(series_id: int, start: int, end: int, tier: Tier) -> Buckets:
+    """The tier's buckets starting in [start, end], with uncompacted raw blocks folded in."""
+    conn = connection()
+    dialect = conn.capabilities.dialect
+    null = "CAST(NULL AS BYTEA)" if dialect == "postgres" else "NULL"
+    raw = _RAW_SQL.replace("AS b ", "AS b, 0 AS t, 0.0 AS mn, 0.0 AS mx, 0.0 AS sm, 0 AS c, 0 AS an ")
+    if tier is MINUTE:
+        tier_sql = (
+            f"SELECT 1, data, {null}, 0, 0.0, 0.0, 0.0, 0, 0 FROM rollups_1m "
+            "WHERE series_id = ? AND t_end > ? AND t_start <= ?"
+        )
+    else:
+        tier_sql = (
+            f"SELECT 2, {null}, {null}, ts, min, max, sum, count, anomaly_count FROM rollups_1h "
+            "WHERE series_id = ? AND ts >= ? AND ts <= ?"
+        )
+    rows = await conn.execute_query_dict(
+        placeholders(dialect, f"{raw} UNION ALL {tier_sql}"),
+        [series_id, start, end, series_id, start, end],
+    )
+    parts: list[Buckets] = []
+    raw_ts, raw_values = [], []
+    hours = []
+    for row in rows:
+        kind = row["k"]
+        if kind == 0:
+            raw_ts.append(np.frombuffer(row["a"], dtype="<i8"))
+            raw_values.append(np.frombuffer(row["b"], dtype="<f8"))
+        elif kind == 1:
+            parts.append(decode_buckets(bytes(row["a"])))
+        else:
+            hours.append((row["t"], row["mn"], row["mx"], row["sm"], row["c"], row["an"]))
+    if hours:
+        t, mn, mx, sm, c, an = zip(*hours, strict=True)
+        parts.append(
+            Buckets(
+                np.array(t, np.int64), np.array(mn, np.float64), np.array(mx, np.float64),
+                np.array(sm, np.float64), np.array(c, np.int64), np.array(an, np.int64),
+            )
+        )
+    if raw_ts:
+        ts, values = np.concatenate(raw_ts), np.concatenate(raw_values)
+        keep = (ts >= start) & (ts <= end)
+        order = np.argsort(ts[keep], kind="stable")
+        recent = Buckets.from_points(ts[keep][order], values[keep][order], tier.resolution_ms)
+        # A bucket's points are all in range; only its label may start before ``start``.
+        recent.ts = np.maximum(recent.ts, start)
+        return Buckets.concat([Buckets.concat(parts).within(start, end), recent])
+    return Buckets.concat(parts).within(start, end)
 
 
 def downsample(
@@ -30,16 +166,5 @@ def downsample(
     non-empty bucket of equal width."""
     if ts.size <= max_points:
         return [[int(t), float(v)] for t, v in zip(ts, values, strict=True)]
-    width = max(1, -(-(end - start + 1) // max_points))
-    bucket = (ts - start) // width
-    edges = np.flatnonzero(np.diff(bucket)) + 1
-    starts = np.concatenate(([0], edges))
-    sums = np.add.reduceat(values, starts)
-    counts = np.diff(np.concatenate((starts, [ts.size])))
-    mins = np.minimum.reduceat(values, starts)
-    maxs = np.maximum.reduceat(values, starts)
-    firsts = start + bucket[starts] * width
-    return [
-        [int(t), float(s / c), float(lo), float(hi)]
-        for t, s, c, lo, hi in zip(firsts, sums, counts, mins, maxs, strict=True)
-    ]
+    width = bucket_width(start, end, max_points)
+    return Buckets.from_points(ts, values, width, start).as_points()

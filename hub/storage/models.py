@@ -78,3 +78,71 @@ class IngestedBatch(Model):
     class Meta:
         table = "ingested_batches"
         unique_together = (("host", "batch_id"),)
+
+
+class Chunk(Model):
+    """One series' points of one closed window, compressed by :mod:`hub.storage.codec`."""
+
+    id = fields.BigIntField(primary_key=True)
+    series = fields.ForeignKeyField(
+        "models.Series", related_name="chunks", on_delete=fields.CASCADE
+    )
+    #: The window is [t_start, t_end); the points inside span [t_min, t_max].
+    t_start = fields.BigIntField()
+    t_end = fields.BigIntField()
+    t_min = fields.BigIntField()
+    t_max = fields.BigIntField()
+    count = fields.IntField()
+    data = fields.BinaryField()
+
+    class Meta:
+        table = "chunks"
+        unique_together = (("series_id", "t_start"),)
+
+
+class Rollup1m(Model):
+    """A window's 1-minute buckets (min, max, sum, count, anomaly count), packed in one row:
+    a row per minute would cost more than the samples it summarises (see hub.storage.rollups)."""
+
+    id = fields.BigIntField(primary_key=True)
+    series = fields.ForeignKeyField(
+        "models.Series", related_name="rollups_1m", on_delete=fields.CASCADE
+    )
+    t_start = fields.BigIntField()
+    t_end = fields.BigIntField()
+    count = fields.IntField()  # buckets in data
+    data = fields.BinaryField()
+
+    class Meta:
+        table = "rollups_1m"
+        unique_together = (("series_id", "t_start"),)
+
+
+class Rollup1h(Model):
+    """One series' hour: plain columns, a row per hour is cheap next to 3,600 samples."""
+
+    id = fields.BigIntField(primary_key=True)
+    series = fields.ForeignKeyField(
+        "models.Series", related_name="rollups_1h", on_delete=fields.CASCADE
+    )
+    ts = fields.BigIntField()  # start of the hour, epoch ms
+    min = fields.FloatField()
+    max = fields.FloatField()
+    sum = fields.FloatField()
+    count = fields.IntField()
+    anomaly_count = fields.IntField(default=0)
+
+    class Meta:
+        table = "rollups_1h"
+        unique_together = (("series_id", "ts"),)
+
+
+class SchemaVersion(Model):
+    """The migrations applied to this database (hub.storage.migrations), one row per step."""
+
+    version = fields.IntField(primary_key=True, generated=False)
+    name = fields.CharField(max_length=200)
+    applied_at = fields.BigIntField()
+
+    class Meta:
+        table = "schema_version"

@@ -1,0 +1,83 @@
+"""Frozen copy of hub/storage/models.py at commit c33dc78, the schema before migrations existed:
+the migration test builds a database with it, as that hub did, and upgrades it.
+
+Original docstring: Tortoise models. Hot-path writes bypass object construction (see storage.writer); these models
+are the schema and serve everything that is not per-sample."""
+
+from __future__ import annotations
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Host(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=255, unique=True)
+    labels = fields.JSONField(default=dict)
+    agent_version = fields.CharField(max_length=64, default="")
+    first_seen = fields.BigIntField(default=0)  # epoch ms
+    last_seen = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "hosts"
+
+
+class AgentToken(Model):
+    id = fields.IntField(primary_key=True)
+    host = fields.ForeignKeyField("models.Host", related_name="tokens", on_delete=fields.CASCADE)
+    #: sha256 of the token: tokens are 256-bit random, so a fast hash is enough and lookups stay O(1).
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.BigIntField()
+    revoked_at = fields.BigIntField(null=True)
+
+    class Meta:
+        table = "agent_tokens"
+
+
+class Series(Model):
+    id = fields.IntField(primary_key=True)
+    host = fields.ForeignKeyField("models.Host", related_name="series", on_delete=fields.CASCADE)
+    metric = fields.CharField(max_length=200)
+    labels = fields.JSONField(default=dict)
+    #: Canonical JSON of the labels (sorted keys): what makes a series unique with host and metric.
+    labels_key = fields.CharField(max_length=2048)
+    unit = fields.CharField(max_length=32, default="")
+
+    class Meta:
+        table = "series"
+        unique_together = (("host", "metric", "labels_key"),)
+
+
+class RawBlock(Model):
+    """One series' points from one batch, packed: int64 ms timestamps and float64 values.
+
+    A row per (series, batch) instead of a row per sample: the ~41 B and few µs of a row are paid
+    once per block of points rather than once per point."""
+
+    id = fields.BigIntField(primary_key=True)
+    series = fields.ForeignKeyField(
+        "models.Series", related_name="blocks", on_delete=fields.CASCADE
+    )
+    t_min = fields.BigIntField()
+    t_max = fields.BigIntField()
+    count = fields.IntField()
+    ts = fields.BinaryField()
+    values = fields.BinaryField()
+
+    class Meta:
+        table = "raw_blocks"
+        indexes = (("series_id", "t_max"),)
+
+
+class IngestedBatch(Model):
+    """The idempotency key of ingest: a (host, batch_id) seen here was committed once."""
+
+    id = fields.BigIntField(primary_key=True)
+    host = fields.ForeignKeyField("models.Host", related_name="batches", on_delete=fields.CASCADE)
+    batch_id = fields.CharField(max_length=64)
+    received_at = fields.BigIntField()
+    samples = fields.IntField()
+
+    class Meta:
+        table = "ingested_batches"
+        unique_together = (("host", "batch_id"),)
