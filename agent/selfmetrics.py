@@ -7,9 +7,9 @@ agent.collect_seconds      s     source                   duration of the source
 agent.samples              -     source                   valid samples collected since start
 agent.errors               -     source, kind             errors since start (``exception``,
                                                           ``timeout``, ``overrun``, ``invalid_sample``,
-                                                          ``too_many_samples``)
+                                                          ``too_many_samples``, ``init``)
 agent.dropped              -     reason                   samples dropped since start (``spool_full``,
-                                                          ``dead_letter``, ``memory_full``, …)
+                                                          ``dead_letter``, ``invalid_sample``, …)
 agent.batches_sent         -                              batches the hub acknowledged
 agent.samples_sent         -                              samples the hub acknowledged
 agent.send_failures        -                              POSTs that failed and will be retried
