@@ -158,6 +158,18 @@ def decode_values(data: bytes, offset: int, count: int) -> tuple[np.ndarray, int
     return values, offset + size
 
 
+def sort_points(ts: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Points in the one order every tier agrees on: by time, and points of equal time by the
+    bits of their value. Write order cannot be the tie-break: a batch straddling the compaction
+    horizon stays raw while a later one for the same instant is compacted."""
+    order = np.argsort(ts, kind="stable")
+    ts, values = ts[order], values[order]
+    if ts.size > 1 and not np.all(np.diff(ts)):  # rare: equal timestamps
+        order = np.lexsort((values.view(np.int64), ts))
+        ts, values = ts[order], values[order]
+    return ts, values
+
+
 def encode_chunk(ts: np.ndarray, values: np.ndarray) -> bytes:
     """One window of one series, sorted by time, as bytes; :func:`decode_chunk` gives it back."""
     if len(ts) != len(values):

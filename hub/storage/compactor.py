@@ -162,8 +162,7 @@ class Compactor:
         ids = [int(b["id"]) for b in blocks]
         ts = np.concatenate([np.frombuffer(b["ts"], dtype="<i8") for b in blocks])
         values = np.concatenate([np.frombuffer(b["values"], dtype="<f8") for b in blocks])
-        order = np.argsort(ts, kind="stable")
-        ts, values = ts[order], values[order]
+        ts, values = codec.sort_points(ts, values)
         window_of = ts // self.window_ms * self.window_ms
         windows = np.unique(window_of).tolist()
         existing = await self._existing(series_id, windows)
@@ -172,12 +171,11 @@ class Compactor:
             lo, hi = np.searchsorted(window_of, [window, window + 1])
             new_ts, new_values = ts[lo:hi], values[lo:hi]
             old = existing["chunks"].get(window)
-            if old is not None:  # a late batch: merge, the points already compacted first
+            if old is not None:  # a late batch: merge with the points already compacted
                 old_ts, old_values = codec.decode_chunk(old)
-                merged_ts = np.concatenate((old_ts, new_ts))
-                merged_values = np.concatenate((old_values, new_values))
-                keep = np.argsort(merged_ts, kind="stable")
-                new_chunk = (merged_ts[keep], merged_values[keep])
+                new_chunk = codec.sort_points(
+                    np.concatenate((old_ts, new_ts)), np.concatenate((old_values, new_values))
+                )
             else:
                 new_chunk = (new_ts, new_values)
             if window + self.window_ms > raw_cutoff:  # a chunk retention would drop at once is not written

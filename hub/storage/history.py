@@ -44,11 +44,11 @@ def bucket_width(start: int, end: int, max_points: int) -> int:
 
 
 def choose_tier(start: int, end: int, max_points: int, settings: Settings, now_ms: int) -> Tier:
-    """The finest tier whose resolution fits the bucket width and whose retention reaches back
-    to ``start`` (else the coarsest, which keeps the longest)."""
+    """The coarsest tier whose resolution still fits in one bucket; if its retention does not
+    reach back to ``start``, the next coarser one that does (else the one kept longest)."""
     width = bucket_width(start, end, max_points)
-    fitting = [t for t in TIERS if t.resolution_ms <= width]
-    for tier in fitting:
+    first = max(i for i, t in enumerate(TIERS) if t.resolution_ms <= width)
+    for tier in TIERS[first:]:
         if start >= now_ms - int(getattr(settings, tier.retain_setting) * DAY_MS):
             return tier
     return max(TIERS, key=lambda t: getattr(settings, t.retain_setting))
@@ -74,8 +74,7 @@ _RAW_SQL = (
 
 
 async def read_points(series_id: int, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
-    """All stored points of a series with start <= ts <= end, sorted by time (stable: points of
-    equal time keep the order they were written in)."""
+    """All stored points of a series with start <= ts <= end, in :func:`codec.sort_points` order."""
     conn = connection()
     dialect = conn.capabilities.dialect
     null = "CAST(NULL AS BYTEA)" if dialect == "postgres" else "NULL"
@@ -103,9 +102,7 @@ async def read_points(series_id: int, start: int, end: int) -> tuple[np.ndarray,
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
     ts, values = np.concatenate(ts_parts), np.concatenate(value_parts)
     keep = (ts >= start) & (ts <= end)
-    ts, values = ts[keep], values[keep]
-    order = np.argsort(ts, kind="stable")
-    return ts[order], values[order]
+    return codec.sort_points(ts[keep], values[keep])
 
 
 async def read_buckets(series_id: int, start: int, end: int, tier: Tier) -> Buckets:
@@ -151,8 +148,7 @@ async def read_buckets(series_id: int, start: int, end: int, tier: Tier) -> Buck
     if raw_ts:
         ts, values = np.concatenate(raw_ts), np.concatenate(raw_values)
         keep = (ts >= start) & (ts <= end)
-        order = np.argsort(ts[keep], kind="stable")
-        recent = Buckets.from_points(ts[keep][order], values[keep][order], tier.resolution_ms)
+        recent = Buckets.from_points(*codec.sort_points(ts[keep], values[keep]), tier.resolution_ms)
         # A bucket's points are all in range; only its label may start before ``start``.
         recent.ts = np.maximum(recent.ts, start)
         return Buckets.concat([Buckets.concat(parts).within(start, end), recent])

@@ -62,7 +62,8 @@ class Buckets:
                 if scale:
                     sums /= 10.0**scale
         if sums is None:
-            sums = np.add.reduceat(values, starts)
+            with np.errstate(over="ignore"):
+                sums = np.add.reduceat(values, starts)
         return cls(
             origin + index[starts] * width,
             np.minimum.reduceat(values, starts),
@@ -89,11 +90,13 @@ class Buckets:
         order = np.argsort(index, kind="stable")
         index = index[order]
         starts = np.concatenate(([0], np.flatnonzero(np.diff(index)) + 1))
+        with np.errstate(over="ignore", invalid="ignore"):
+            sums = np.add.reduceat(self.sum[order], starts)
         return Buckets(
             origin + index[starts] * width,
             np.minimum.reduceat(self.min[order], starts),
             np.maximum.reduceat(self.max[order], starts),
-            np.add.reduceat(self.sum[order], starts),
+            sums,
             np.add.reduceat(self.count[order], starts),
             np.add.reduceat(self.anomalies[order], starts),
         )
@@ -104,7 +107,10 @@ class Buckets:
 
     def as_points(self) -> list[list[float]]:
         """``[ts, mean, min, max]`` per bucket: the shape the dashboard draws."""
-        means = self.sum / np.maximum(self.count, 1)
+        # Near float64's limit a sum can overflow to ±inf; the mean then falls back to the
+        # bucket's extreme, which JSON can carry.
+        with np.errstate(over="ignore", invalid="ignore"):
+            means = np.clip(self.sum / np.maximum(self.count, 1), self.min, self.max)
         return [
             [int(t), float(m), float(lo), float(hi)]
             for t, m, lo, hi in zip(self.ts, means, self.min, self.max, strict=True)

@@ -69,3 +69,13 @@ def test_mismatched_lengths_and_unknown_format_are_refused() -> None:
     blob[0] = 99
     with pytest.raises(ValueError, match="format"):
         codec.decode_chunk(bytes(blob))
+
+
+def test_points_sort_by_time_then_value_bits_whatever_the_input_order() -> None:
+    ts = np.array([3, 1, 2, 1, 3], dtype=np.int64)
+    values = np.array([5.0, 2.0, 0.0, -1.0, 4.0])
+    got_ts, got_values = codec.sort_points(ts, values)
+    assert got_ts.tolist() == [1, 1, 2, 3, 3]
+    again = codec.sort_points(ts[::-1].copy(), values[::-1].copy())
+    assert np.array_equal(again[0], got_ts) and np.array_equal(again[1], got_values)
+    assert sorted(got_values[:2].tolist()) == [-1.0, 2.0] and sorted(got_values[3:].tolist()) == [4.0, 5.0]
