@@ -83,6 +83,8 @@ async def test_bucket_counts_add_up_across_chunks_rollups_and_raw_blocks(db: str
         assert raw_ts.size == seconds
         if tier is RAW and seconds <= max_points:
             assert points == [[int(t), float(v)] for t, v in zip(ts, values, strict=True)]
+            continue
+        assert all(len(p) == 4 for p in points)
         # Every bucket's [min, max] holds the raw points that fall into it.
         width = -(-(end - T0 + 1) // max_points)
         starts = np.array([p[0] for p in points])
