@@ -116,7 +116,7 @@ def agent_command(
         raise ConfigProblem(
             str(ConfigError("token", None, "a token: HOSTPULSE_TOKEN, --token or [agent] token_file"))
         )
-    asyncio.run(_run(config, collectors, stats, secret))
+    sys.exit(0 if asyncio.run(_run(config, collectors, stats, secret)) else 1)
 
 
 def _run_once(collectors: list[Any], stats: Any) -> int:
@@ -130,12 +130,12 @@ def _run_once(collectors: list[Any], stats: Any) -> int:
     return 1 if stats.errors else 0
 
 
-async def _run(config: AgentConfig, collectors: list[Any], stats: Any, token: Secret) -> None:
+async def _run(config: AgentConfig, collectors: list[Any], stats: Any, token: Secret) -> bool:
     from agent.runner import Agent, install_signal_handlers
 
     stop = asyncio.Event()
     install_signal_handlers(stop)
-    await Agent(config, collectors, stats, token).run(stop)
+    return await Agent(config, collectors, stats, token).run(stop)
 
 
 @agent_command.command("init")

@@ -159,17 +159,35 @@ class DiskSpool:
         """Write ``batch`` at the end; drop the oldest batches if that passes ``max_bytes``."""
         record = encode(batch)
         tail = self._segments[-1] if self._segments else None
-        if tail is None or self._tail is None or tail.end + len(record) > self.segment_bytes:
-            tail = self._new_segment()
-        assert self._tail is not None
-        self._tail.write(record)
-        self._tail.flush()
+        try:
+            if tail is None or self._tail is None or tail.end + len(record) > self.segment_bytes:
+                tail = self._new_segment()
+            assert self._tail is not None
+            self._tail.write(record)
+            self._tail.flush()
+        except OSError as exc:  # a full or failing disk: count the loss, keep the agent running
+            self.stats.error("agent", "spool_write", "could not write to the spool: %s", exc)
+            self.stats.drop("spool_write_failed", batch.samples)
+            self._recover_tail()
+            return
         tail.records.append(Record(tail.end, len(record), batch.samples))
         tail.end += len(record)
         self._bytes += len(record)
         self._count += 1
         self._enforce_bound()
         self._publish()
+
+    def _recover_tail(self) -> None:
+        """After a failed write, cut the tail segment back to its last whole record."""
+        if self._tail is None or not self._segments:
+            return
+        try:
+            self._tail.close()
+            with self._segments[-1].path.open("r+b") as file:
+                file.truncate(self._segments[-1].end)
+        except OSError:
+            pass  # the scan at the next start cuts off whatever is torn
+        self._tail = None
 
     def _new_segment(self) -> Segment:
         self._close_tail()
@@ -238,8 +256,11 @@ class DiskSpool:
 
     def _write_cursor(self, seq: int, offset: int) -> None:
         temporary = self._cursor_path.with_suffix(".tmp")
-        temporary.write_text(f"{seq} {offset}\n")
-        os.replace(temporary, self._cursor_path)
+        try:
+            temporary.write_text(f"{seq} {offset}\n")
+            os.replace(temporary, self._cursor_path)
+        except OSError as exc:  # at worst, acknowledged batches are resent after a restart
+            log.warning("could not record the spool position: %s", exc)
 
     def _publish(self) -> None:
         self.stats.spool_bytes = self._bytes

@@ -109,8 +109,11 @@ class Agent:
         if batch is not None:
             self.delivery.put(batch)
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Run until ``stop`` is set, then flush: memory to the hub if it answers, else the spool."""
+    async def run(self, stop: asyncio.Event) -> bool:
+        """Run until ``stop`` is set, then flush: memory to the hub if it answers, else the spool.
+
+        Returns False when a part of the agent failed (a bug), so the process can exit non-zero.
+        """
         names = ", ".join(c.name for c in self.scheduler.collectors) or "none"
         log.info("agent for host %s sending to %s; sources: %s", self.config.host, self.sender.url, names)
         tasks = [
@@ -119,11 +122,13 @@ class Agent:
             asyncio.create_task(self.delivery.run(), name="delivery"),
         ]
         waiter = asyncio.create_task(stop.wait())
+        healthy = True
         try:
             done, _ = await asyncio.wait([waiter, *tasks], return_when=asyncio.FIRST_COMPLETED)
             for task in done:
-                if task is not waiter and task.exception() is not None:
-                    log.error("agent task %s failed", task.get_name(), exc_info=task.exception())
+                if task is not waiter:
+                    healthy = False
+                    log.error("agent task %s stopped", task.get_name(), exc_info=task.exception())
         finally:
             # Collections under way finish and are batched; then the rest stops.
             self.scheduler.stop()
@@ -141,6 +146,7 @@ class Agent:
             self.spool.close()
             await self.sender.aclose()
             self.scheduler.close()
+        return healthy
 
 
 def install_signal_handlers(stop: asyncio.Event) -> None:

@@ -168,8 +168,7 @@ class Scheduler:
         task = asyncio.current_task()
         assert task is not None
         while not self._stopping:
-            # The max() guards against a sleep that woke a hair early collecting one tick twice.
-            tick = max(next_tick(now_ms(), interval_ms), tick + interval_ms)
+            tick = self._next(tick, interval_ms)
             self._sleeping[collector.name] = task
             try:
                 await asyncio.sleep(max(0.0, (tick - now_ms()) / 1000))
@@ -186,6 +185,16 @@ class Scheduler:
                     self.sink(points)
                 except Exception:  # a bug of ours must not stop collection
                     log.exception("could not queue the points of source %s", collector.name)
+
+    @staticmethod
+    def _next(last: int, interval_ms: int) -> int:
+        """The tick after ``last``: the next multiple of the interval on the wall clock."""
+        tick = next_tick(now_ms(), interval_ms)
+        # A sleep that woke a hair early must not collect the same tick twice; but when the clock
+        # was set back by more than that, follow it rather than wait for the old time to return.
+        if last - 2 * interval_ms < tick <= last:
+            tick = last + interval_ms
+        return tick
 
     def close(self) -> None:
         for collector in self.collectors:

@@ -119,3 +119,24 @@ def test_the_spool_behaves_like_a_fifo_across_any_restarts(tmp_path_factory, ope
         assert len(spool) == len(model)
     assert [spool.peek() for _ in range(1)] == [model[0] if model else None]
     assert drain(spool) == [batch.batch_id for batch in model]
+
+
+def test_a_failing_disk_loses_that_batch_counted_and_the_spool_goes_on(tmp_path):
+    stats = Stats()
+    spool = DiskSpool(tmp_path, 1_000_000, stats)
+    spool.append(b(0))
+
+    class FullDisk:
+        def write(self, data: bytes) -> int:
+            raise OSError(28, "No space left on device")
+
+        def close(self) -> None:
+            pass
+
+    spool._tail = FullDisk()  # type: ignore[assignment]
+    spool.append(b(1))
+    assert stats.dropped["spool_write_failed"] == b(1).samples
+    assert stats.errors[("agent", "spool_write")] == 1
+    spool.append(b(2))  # the disk has room again
+    spool.close()
+    assert drain(DiskSpool(tmp_path, 1_000_000, Stats())) == ["id-00000", "id-00002"]

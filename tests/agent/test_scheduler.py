@@ -162,3 +162,13 @@ async def test_a_hung_sync_source_does_not_keep_the_process_from_exiting():
     assert names["hostpulse-source-hangs"] is True
     release.set()
     collector.close()
+
+
+def test_ticks_follow_the_wall_clock_even_when_it_is_set_back(monkeypatch):
+    clock = [10_000]
+    monkeypatch.setattr("agent.scheduler.now_ms", lambda: clock[0])
+    assert Scheduler._next(0, 1_000) == 11_000
+    clock[0] = 10_999  # woke a hair before the tick it just collected
+    assert Scheduler._next(11_000, 1_000) == 12_000
+    clock[0] = 5_000  # the clock was set back a while: follow it, do not wait for 12 s to return
+    assert Scheduler._next(12_000, 1_000) == 6_000
