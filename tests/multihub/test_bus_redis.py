@@ -31,7 +31,9 @@ def frame(host: str, *metrics: str, n: int = 0) -> dict[str, object]:
         "type": "points",
         "host": host,
         "received_at": n,
-        "series": [{"id": i, "metric": m, "points": [[n, float(i)]]} for i, m in enumerate(metrics)],
+        "series": [
+            {"id": i, "metric": m, "points": [[n, float(i)]]} for i, m in enumerate(metrics)
+        ],
     }
 
 
@@ -44,7 +46,10 @@ def drain(sub: Subscription) -> list[dict[str, object]]:
 
 @pytest.fixture
 async def two_buses(redis_url: str) -> AsyncIterator[tuple[RedisBus, RedisBus]]:
-    a, b = RedisBus(redis_url, 64, watch_refresh_s=0.1), RedisBus(redis_url, 64, watch_refresh_s=0.1)
+    a, b = (
+        RedisBus(redis_url, 64, watch_refresh_s=0.1),
+        RedisBus(redis_url, 64, watch_refresh_s=0.1),
+    )
     await a.start()
     await b.start()
     try:
@@ -113,7 +118,17 @@ def private_redis() -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
 
     def start() -> subprocess.Popen[bytes]:
         process = subprocess.Popen(
-            [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            [
+                server,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
             stdout=subprocess.DEVNULL,
         )
         started.append(process)
