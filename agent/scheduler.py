@@ -74,8 +74,14 @@ class Collector:
         return taken
 
     def _run_sync(self) -> Any:
-        result = self.source.collect()
-        return result if inspect.isawaitable(result) else self._take(result)
+        started = time.thread_time()
+        try:
+            result = self.source.collect()
+            return result if inspect.isawaitable(result) else self._take(result)
+        finally:
+            # Only this thread's CPU: what the source itself costs, whatever else the agent does.
+            cpu = self.stats.collect_cpu_seconds
+            cpu[self.name] = cpu.get(self.name, 0.0) + time.thread_time() - started
 
     async def _run_async(self) -> list[Any]:
         if self._async_gen:
@@ -99,7 +105,9 @@ class Collector:
         """Collect once; never raises (except cancellation): failures are logged and counted."""
         started = time.perf_counter()
         try:
-            raw = await asyncio.wait_for(self._raw(), self.timeout)
+            # asyncio.timeout, unlike wait_for, makes no extra task: this runs every tick.
+            async with asyncio.timeout(self.timeout):
+                raw = await self._raw()
         except TimeoutError:
             self.stats.error(self.name, "timeout", "collect() took longer than %gs", self.timeout)
             return []

@@ -4,6 +4,7 @@
 metric                     unit  labels                   meaning
 ========================== ===== ======================== ============================================
 agent.collect_seconds      s     source                   duration of the source's last collect()
+agent.collect_cpu_seconds  s     source                   CPU time of a sync source's collect() since start
 agent.samples              -     source                   valid samples collected since start
 agent.errors               -     source, kind             errors since start (``exception``,
                                                           ``timeout``, ``overrun``, ``invalid_sample``,
@@ -49,6 +50,8 @@ class AgentSource(Source):
         stats = self.stats
         for source, seconds in sorted(stats.collect_seconds.items()):
             yield Sample("agent.collect_seconds", seconds, {"source": source}, "s")
+        for source, seconds in sorted(stats.collect_cpu_seconds.items()):
+            yield Sample("agent.collect_cpu_seconds", seconds, {"source": source}, "s")
         for source, count in sorted(stats.samples.items()):
             yield Sample("agent.samples", count, {"source": source})
         for (source, kind), count in sorted(stats.errors.items()):

@@ -27,6 +27,8 @@ class Stats:
     dropped: Counter[str] = field(default_factory=Counter)
     samples: Counter[str] = field(default_factory=Counter)
     collect_seconds: dict[str, float] = field(default_factory=dict)
+    #: CPU seconds spent in each synchronous source's collect() since start.
+    collect_cpu_seconds: dict[str, float] = field(default_factory=dict)
     #: source name -> plugin name, so log lines name both.
     plugins: dict[str, str] = field(default_factory=dict)
     batches_sent: int = 0

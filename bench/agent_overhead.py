@@ -57,14 +57,16 @@ BARE_READS = {
 }
 
 
-def bare_loop(sources: list[str]) -> str:
-    """The script of a bare loop reading what ``sources`` read, once a second."""
-    body = "\n".join(BARE_READS[name] for name in sources if name in BARE_READS) or "pass"
-    return (
-        "import os, time, psutil\n"
-        "def once():\n" + textwrap.indent(body, "    ") + "\n"
-        "while True:\n    once()\n    time.sleep(1 - time.time() % 1)\n"
-    )
+def bare_loop(sources: dict[str, float]) -> str:
+    """The script of a bare loop making the reads of ``sources``, each on its interval (s)."""
+    lines = ["import os, time, psutil", "tick = 0", "while True:"]
+    for name, interval in sources.items():
+        if name in BARE_READS:
+            every = max(1, round(interval))
+            lines.append(f"    if tick % {every} == 0:")
+            lines.append(textwrap.indent(BARE_READS[name], "        "))
+    lines += ["    tick += 1", "    time.sleep(1 - time.time() % 1)"]
+    return "\n".join(lines) + "\n"
 
 
 class Counting:
@@ -75,6 +77,8 @@ class Counting:
         self.batches = 0
         self.samples = 0
         self.series: set[tuple[str, str]] = set()
+        #: source -> latest (ts, value) of agent.collect_cpu_seconds, the agent's own accounting.
+        self.source_cpu: dict[str, tuple[int, float]] = {}
 
 
 def serve(counting: Counting) -> ThreadingHTTPServer:
@@ -90,6 +94,8 @@ def serve(counting: Counting) -> ThreadingHTTPServer:
                 for series in payload["series"]:
                     counting.samples += len(series["values"])
                     counting.series.add((series["metric"], json.dumps(series["labels"], sort_keys=True)))
+                    if series["metric"] == "agent.collect_cpu_seconds":
+                        counting.source_cpu[series["labels"]["source"]] = (series["ts"][-1], series["values"][-1])
             answer = json.dumps({"batch_id": payload["batch_id"], "accepted": 0, "duplicate": False}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
@@ -103,18 +109,18 @@ def serve(counting: Counting) -> ThreadingHTTPServer:
     return server
 
 
-def default_sources() -> list[str]:
-    """Names of the sources that run with no config, as ``hostpulse plugins --json`` reports them."""
+def default_sources() -> dict[str, float]:
+    """The sources that run with no config and their default intervals, from ``hostpulse plugins``."""
     listed = subprocess.run(
         [sys.executable, "-c", "from hub.cli import main; main()", "plugins", "--json"],
         capture_output=True, text=True, check=True, cwd=ROOT,
     )
-    return [
-        source["name"]
+    return {
+        source["name"]: float(source["interval"])
         for plugin in json.loads(listed.stdout)
         for source in plugin["sources"]
         if source["default_enabled"] and not any(o["required"] for o in source["options"])
-    ]
+    }
 
 
 def measure(processes: dict[str, psutil.Process], seconds: float) -> dict[str, dict[str, float]]:
@@ -144,15 +150,19 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0, help="seconds ignored at start (default 5)")
     parser.add_argument("--without", action="append", default=[], metavar="SOURCE",
                         help="leave a source out of both sides (repeatable), e.g. --without processes")
+    parser.add_argument("--default-intervals", action="store_true",
+                        help="keep each source's own default interval instead of forcing 1 s")
     args = parser.parse_args()
 
     counting = Counting()
     server = serve(counting)
-    sources = [name for name in default_sources() if name not in args.without]
+    sources = {name: 1.0 for name in default_sources() if name not in args.without}
+    if args.default_intervals:
+        sources = {name: interval for name, interval in default_sources().items() if name in sources}
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "agent.toml"
         config.write_text(
-            "".join(f"[plugins.{name}]\ninterval = 1\n" for name in sources)
+            "".join(f"[plugins.{name}]\ninterval = {interval}\n" for name, interval in sources.items())
             + "".join(f"[plugins.{name}]\nenabled = false\n" for name in args.without)
         )
         env = {**os.environ, "HOSTPULSE_TOKEN": "bench-token"}
@@ -168,11 +178,13 @@ def main() -> None:
             with counting.lock:
                 before = (counting.batches, counting.samples)
                 counting.series.clear()
+                cpu_before = dict(counting.source_cpu)
             figures = measure({"agent": psutil.Process(agent.pid), "bare psutil loop": psutil.Process(bare.pid)},
                               args.seconds)
             with counting.lock:
                 batches, samples = counting.batches - before[0], counting.samples - before[1]
                 series = len(counting.series)
+                cpu_after = dict(counting.source_cpu)
         finally:
             agent.send_signal(signal.SIGTERM)
             bare.kill()
@@ -181,7 +193,7 @@ def main() -> None:
             server.shutdown()
 
     print(f"window: {args.seconds:g} s after {args.warmup:g} s warm-up, on {psutil.cpu_count()} cores")
-    print(f"agent sources at 1 s: {', '.join(sources)}")
+    print("agent sources (interval): " + ", ".join(f"{name} ({i:g} s)" for name, i in sources.items()))
     print(f"hub received: {series} series, {samples / args.seconds:.0f} samples/s, {batches} batches")
     print(f"{'':18} {'CPU % of one core':>18} {'RSS MB (mean)':>14} {'RSS MB (max)':>13}")
     for name, f in figures.items():
@@ -189,6 +201,13 @@ def main() -> None:
     agent_f, bare_f = figures["agent"], figures["bare psutil loop"]
     print(f"ratio agent / bare loop: CPU {agent_f['cpu_percent'] / max(bare_f['cpu_percent'], 1e-9):.1f}x, "
           f"RSS {agent_f['rss_mb_mean'] / bare_f['rss_mb_mean']:.1f}x")
+    shares = []
+    for name, (ts, value) in sorted(cpu_after.items()):
+        if name in cpu_before and ts > cpu_before[name][0]:
+            start_ts, start_value = cpu_before[name]
+            shares.append(f"{name} {100 * (value - start_value) / ((ts - start_ts) / 1000):.2f}")
+    if shares:
+        print("CPU % of one core inside each source's collect(), as the agent counts it: " + ", ".join(shares))
     print("targets (issue 3): ≤ 0.5 % of one core, ≤ 40 MB RSS, ≥ 100 series")
 
 

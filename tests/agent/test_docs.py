@@ -108,6 +108,7 @@ def test_every_self_metric_is_documented():
 
     stats = Stats()
     stats.collect_seconds["x"] = 1.0
+    stats.collect_cpu_seconds["x"] = 1.0
     stats.samples["x"] = 1
     stats.errors[("x", "exception")] = 1
     stats.drop("spool_full", 1)

@@ -7,6 +7,7 @@ from agent.stats import Stats
 def test_the_agent_source_reports_every_counter_as_a_series():
     stats = Stats()
     stats.collect_seconds["cpu"] = 0.004
+    stats.collect_cpu_seconds["cpu"] = 1.5
     stats.samples["cpu"] = 12
     stats.error("cpu", "timeout", "slow")
     stats.error("cpu", "timeout", "slow")
@@ -17,6 +18,7 @@ def test_the_agent_source_reports_every_counter_as_a_series():
     source.stats = stats
     got = {(s.metric, tuple(sorted(s.labels.items()))): (s.value, s.unit) for s in source.collect()}
     assert got[("agent.collect_seconds", (("source", "cpu"),))] == (0.004, "s")
+    assert got[("agent.collect_cpu_seconds", (("source", "cpu"),))] == (1.5, "s")
     assert got[("agent.samples", (("source", "cpu"),))][0] == 12
     assert got[("agent.errors", (("kind", "timeout"), ("source", "cpu")))][0] == 2
     assert got[("agent.errors", (("kind", "invalid_sample"), ("source", "dice")))][0] == 3
