@@ -95,10 +95,15 @@ def agent_command(
     except ConfigError as exc:
         raise ConfigProblem(str(exc)) from None
     _setup_logging(config.log_level if not once else (log_level or "warning"), secret)
+    if not once and config.hub is None:
+        raise ConfigProblem(str(ConfigError("hub", None, "a URL: --hub, HOSTPULSE_HUB or [agent] hub")))
+    if not once and not secret:
+        raise ConfigProblem(
+            str(ConfigError("token", None, "a token: HOSTPULSE_TOKEN, --token or [agent] token_file"))
+        )
 
-    from agent.lineup import plan
+    from agent.lineup import build_collectors, plan
     from agent.plugins import discover
-    from agent.runner import build_collectors
     from agent.stats import Stats
 
     discovery = discover(config.plugin_dirs)
@@ -110,17 +115,12 @@ def agent_command(
         raise ConfigProblem(str(exc)) from None
     if once:
         sys.exit(_run_once(collectors, stats))
-    if config.hub is None:
-        raise ConfigProblem(str(ConfigError("hub", None, "a URL: --hub, HOSTPULSE_HUB or [agent] hub")))
-    if not secret:
-        raise ConfigProblem(
-            str(ConfigError("token", None, "a token: HOSTPULSE_TOKEN, --token or [agent] token_file"))
-        )
+    assert secret is not None
     sys.exit(0 if asyncio.run(_run(config, collectors, stats, secret)) else 1)
 
 
 def _run_once(collectors: list[Any], stats: Any) -> int:
-    from agent.runner import collect_once
+    from agent.lineup import collect_once
 
     points = asyncio.run(collect_once(collectors))
     out = sys.stdout.buffer

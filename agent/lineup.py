@@ -1,4 +1,5 @@
-"""The lineup: which discovered sources run, with which options, interval and timeout.
+"""The lineup: which discovered sources run, with which options, interval and timeout; their
+collectors; and ``collect_once``, the ``--once`` round.
 
 A source runs when its ``[plugins.NAME]`` table exists (unless ``enabled = false``), or, with no
 table, when the source is ``default_enabled`` and needs no required option. A table naming no
@@ -8,6 +9,7 @@ plugin failed to load — then it is probably that plugin's, and the agent warns
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +17,11 @@ from typing import Any
 from agent.config import SOURCE_KEYS, AgentConfig
 from agent.errors import ConfigError
 from agent.plugins import Discovery
+from agent.point import Point
+from agent.scheduler import Collector, now_ms
+from agent.selfmetrics import AgentSource
 from agent.source import Source
+from agent.stats import Stats
 
 log = logging.getLogger("hostpulse.agent")
 
@@ -99,3 +105,29 @@ def instantiate(planned: Planned) -> Source | None:
             planned.name, planned.plugin, type(exc).__name__, exc, exc_info=exc,
         )
         return None
+
+
+def build_collectors(planned: list[Planned], config: AgentConfig, stats: Stats) -> list[Collector]:
+    """Instantiate the planned sources; the ``agent`` source gets this run's stats."""
+    collectors = []
+    for plan in planned:
+        stats.plugins[plan.name] = plan.plugin
+        source = instantiate(plan)
+        if source is None:
+            stats.errors[(plan.name, "init")] += 1
+            continue
+        if isinstance(source, AgentSource):
+            source.stats = stats
+        collectors.append(
+            Collector(plan.name, source, plan.interval, plan.timeout, config.max_samples_per_collect, stats)
+        )
+    return collectors
+
+
+async def collect_once(collectors: list[Collector]) -> list[Point]:
+    """One round of every collector, concurrently, each under its timeout."""
+    tick = now_ms()
+    rounds = await asyncio.gather(*(collector.collect(tick) for collector in collectors))
+    for collector in collectors:
+        collector.close()
+    return [point for points in rounds for point in points]

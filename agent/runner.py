@@ -1,7 +1,4 @@
-"""The running agent: scheduler → batcher → delivery, and a clean stop on SIGTERM.
-
-Also ``collect_once``, the ``--once`` round that prints instead of sending.
-"""
+"""The running agent: scheduler → batcher → delivery, and a clean stop on SIGTERM."""
 
 from __future__ import annotations
 
@@ -18,42 +15,14 @@ from agent.config import AgentConfig
 from agent.deadletter import DeadLetter
 from agent.delivery import Delivery, Spool
 from agent.diskspool import DiskSpool
-from agent.lineup import Planned, instantiate
 from agent.point import Point
-from agent.scheduler import Collector, Scheduler, now_ms
+from agent.scheduler import Collector, Scheduler
 from agent.secret import Secret
-from agent.selfmetrics import AgentSource
 from agent.sender import Sender
 from agent.spool import MemorySpool
 from agent.stats import Stats
 
 log = logging.getLogger("hostpulse.agent")
-
-
-def build_collectors(planned: list[Planned], config: AgentConfig, stats: Stats) -> list[Collector]:
-    """Instantiate the planned sources; the ``agent`` source gets this run's stats."""
-    collectors = []
-    for plan in planned:
-        stats.plugins[plan.name] = plan.plugin
-        source = instantiate(plan)
-        if source is None:
-            stats.errors[(plan.name, "init")] += 1
-            continue
-        if isinstance(source, AgentSource):
-            source.stats = stats
-        collectors.append(
-            Collector(plan.name, source, plan.interval, plan.timeout, config.max_samples_per_collect, stats)
-        )
-    return collectors
-
-
-async def collect_once(collectors: list[Collector]) -> list[Point]:
-    """One round of every collector, concurrently, each under its timeout."""
-    tick = now_ms()
-    rounds = await asyncio.gather(*(collector.collect(tick) for collector in collectors))
-    for collector in collectors:
-        collector.close()
-    return [point for points in rounds for point in points]
 
 
 def open_spool(config: AgentConfig, stats: Stats) -> Spool:
