@@ -175,6 +175,9 @@ def discover(plugin_dirs: Sequence[Path | str] = (), *, entrypoints: bool = True
         info = infos.setdefault(plugin, PluginInfo(plugin, "registered", repr(impl.plugin)))
         try:
             classes = _as_classes(impl.function())
+            if os.environ.get("HOSTPULSE_TRACE_HOOKS"):
+                # Each hookimpl is called directly (see above), so pluggy's own tracing misses it.
+                sys.stderr.write(f"hook register_sources: plugin {plugin} -> {classes!r}\n")
         except Exception as exc:  # noqa: BLE001 - isolates one plugin's hookimpl
             info.error = f"register_sources raised {type(exc).__name__}: {exc}"
             log.error("plugin %s: %s", plugin, info.error)

@@ -64,3 +64,9 @@ def test_a_misspelt_hook_is_rejected_at_start(tmp_path):
     """)
     with pytest.raises(pluggy.PluginValidationError, match="register_source"):
         get_plugin_manager([tmp_path / "p"])
+
+
+def test_hostpulse_trace_hooks_prints_every_hook_call(monkeypatch, capsys, plugin_dir):
+    monkeypatch.setenv("HOSTPULSE_TRACE_HOOKS", "1")
+    discover([plugin_dir])
+    assert "register_sources" in capsys.readouterr().err

@@ -106,3 +106,72 @@ def test_every_sample_reaches_the_hub_exactly_once_through_an_outage_and_a_resta
     last = agent.collected()
     assert sequence(sink) == [float(n) for n in range(1, last + 1)]  # none missing, none twice
     assert not list((tmp_path / "state" / "spool").glob("*.seg"))
+
+
+BAD_SOURCES = """
+    import time
+    from agent import Sample, Source, hookimpl
+
+    class Flood(Source):
+        name = "flood"
+        def collect(self):
+            return (Sample("flood.x", i) for i in range(1_000_000))
+
+    class Raises(Source):
+        name = "raises"
+        def collect(self):
+            raise RuntimeError("kaput")
+
+    class Hangs(Source):
+        name = "hangs"
+        timeout = 0.3
+        def collect(self):
+            time.sleep(3600)
+
+    class Garbage(Source):
+        name = "garbage"
+        def collect(self):
+            return [Sample("g.nan", float("nan")), Sample("g.str", "12"), object(), Sample("g.ok", 1)]
+
+    @hookimpl
+    def register_sources():
+        return [Flood, Raises, Hangs, Garbage]
+"""
+
+
+def test_bad_sources_are_logged_and_counted_and_the_others_keep_flowing(sink: Sink, tmp_path, plugin_dir):
+    write_plugin(plugin_dir, "bad", BAD_SOURCES)
+    config = tmp_path / "agent.toml"
+    config.write_text(
+        "[agent]\nbatch_max_age = 0.3\nmax_samples_per_collect = 1000\n"
+        "[plugins.flood]\ninterval = 1\n[plugins.agent]\ninterval = 0.5\n"
+    )
+    env = {**os.environ, "HOSTPULSE_TOKEN": sink.token, "HOSTPULSE_STATE_DIR": str(tmp_path / "state")}
+    agent = subprocess.Popen(
+        hostpulse("agent", "--hub", sink.url, "--config", str(config), "--plugin-dir", str(plugin_dir)),
+        env=env, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+
+    def errors(s: Sink) -> dict[tuple[str, str], float]:
+        return {(labels["source"], labels["kind"]): value
+                for metric, labels, _, value in s.samples() if metric == "agent.errors"}
+
+    wanted = {("flood", "too_many_samples"), ("raises", "exception"), ("hangs", "timeout"),
+              ("garbage", "invalid_sample")}
+    try:
+        assert sink.wait_for(lambda s: wanted <= set(errors(s)) and
+                             sum(m == "test.counter" for m, *_ in s.samples()) >= 10, timeout=60)
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        _, stderr = agent.communicate(timeout=60)
+    assert agent.returncode == 0, stderr
+    counter = sorted(v for m, _, _, v in sink.samples() if m == "test.counter")
+    assert counter == [float(n) for n in range(1, len(counter) + 1)]  # every good sample arrived
+    assert len([m for m, *_ in sink.samples() if m == "flood.x"]) % 1000 == 0  # capped per collect
+    assert [m for m, *_ in sink.samples() if m.startswith("g.")] == ["g.ok"] * len(
+        [m for m, *_ in sink.samples() if m.startswith("g.")]
+    )
+    assert "source raises (plugin bad): collect() raised RuntimeError: kaput" in stderr
+    assert "source hangs (plugin bad): collect() took longer than 0.3s" in stderr
+    assert "source flood (plugin bad): collect() returned more than 1000 samples" in stderr
+    assert "source garbage (plugin bad): dropped 3 invalid sample(s), first: g.nan: value nan is not finite" in stderr
