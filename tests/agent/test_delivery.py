@@ -124,3 +124,30 @@ async def test_drain_sends_what_is_in_memory(sink: Sink, tmp_path):
     await delivery.drain(5.0)
     await delivery.sender.aclose()
     assert seq(sink) == [0.0, 1.0, 2.0, 3.0] and delivery.pending() == 0
+
+
+async def test_retry_after_is_honoured_when_longer_than_the_backoff(sink: Sink, tmp_path, monkeypatch):
+    sink.script.extend([(503, {"Retry-After": "7"}, {}), (429, {"Retry-After": "3"}, {})])
+    delivery, stats = make(sink, tmp_path)
+    waited: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def no_wait(seconds: float) -> None:  # asyncio.sleep everywhere: record, barely wait
+        waited.append(seconds)
+        await real_sleep(0.001)
+
+    monkeypatch.setattr("agent.delivery.asyncio.sleep", no_wait)
+    delivery.put(batches(1)[0])
+    await deliver_until(delivery, lambda: stats.batches_sent == 1)
+    assert [w for w in waited if w > 0.01][:2] == [7.0, 3.0]
+
+
+def test_without_a_usable_state_dir_the_spool_lives_in_memory(tmp_path, caplog):
+    from agent.config import AgentConfig
+    from agent.diskspool import DiskSpool
+    from agent.runner import open_spool
+
+    (tmp_path / "file").write_text("not a directory")
+    assert isinstance(open_spool(AgentConfig(state_dir=tmp_path / "file"), Stats()), MemorySpool)
+    assert "batches wait in memory only" in caplog.text
+    assert isinstance(open_spool(AgentConfig(state_dir=tmp_path / "state"), Stats()), DiskSpool)
