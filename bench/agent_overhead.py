@@ -83,6 +83,8 @@ class Counting:
 
 def serve(counting: Counting) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as the real hub (Hypercorn) does
+
         def log_message(self, *args: Any) -> None:
             pass
 
