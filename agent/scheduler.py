@@ -160,6 +160,9 @@ class Scheduler:
 
     async def run(self) -> None:
         """Run until ``stop()`` (collections under way finish first) or cancellation."""
+        if not self.collectors:
+            log.warning("no source is enabled: nothing to collect")
+            await asyncio.Event().wait()  # idle until cancelled, like a scheduler with sources
         async with asyncio.TaskGroup() as group:
             for collector in self.collectors:
                 group.create_task(self._loop(collector), name=f"source-{collector.name}")

@@ -202,3 +202,15 @@ def test_the_agent_reports_on_itself(sink: Sink, tmp_path, plugin_dir):
     assert ("agent.samples", (("source", "counter"),)) in metrics
     assert ("agent.collect_seconds", (("source", "counter"),)) in metrics
     assert ("agent.spool_bytes", ()) in metrics
+
+
+def test_an_agent_with_every_source_disabled_idles_until_sigterm(sink: Sink, tmp_path, plugin_dir):
+    agent = start_agent(sink, plugin_dir, tmp_path,
+                        "[plugins.counter]\nenabled = false\n[plugins.agent]\nenabled = false\n")
+    try:
+        time.sleep(1)  # not a timing assertion: gives a broken agent the chance to exit by itself
+        assert agent.poll() is None
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        _, stderr = agent.communicate(timeout=30)
+    assert agent.returncode == 0 and "no source is enabled" in stderr, stderr
