@@ -30,7 +30,7 @@ const options = {
   bundle: true,
   format: "esm",
   target: ["es2020"],
-  minify: !watch,
+  minify: !watch && !process.env.HOSTPULSE_NO_MINIFY,
   sourcemap: true,
   legalComments: "linked",
   logLevel: "info",

@@ -17,6 +17,7 @@ import annotationPlugin from "chartjs-plugin-annotation";
 import zoomPlugin from "chartjs-plugin-zoom";
 import { formatTick, formatValue } from "./format.js";
 import { crosshairPlugin } from "./crosshair.js";
+import { recordDraw } from "./perf.js";
 import { colors, onThemeChange } from "./theme.js";
 
 Chart.register(
@@ -104,7 +105,9 @@ export class TimeChart {
         type: "time",
         min: this.min,
         max: this.max,
-        ticks: { maxRotation: 0, autoSkipPadding: 24, color: c.text, display: !mini },
+        // sampleSize: measure a few tick labels, not all, when fitting them (measureText is the
+        // dearest part of a redraw); a bounded tick count keeps that work fixed.
+        ticks: { maxRotation: 0, autoSkipPadding: 24, color: c.text, display: !mini, maxTicksLimit: 10, sampleSize: 4 },
         grid: { color: c.grid, display: !mini },
         border: { display: !mini },
         time: { tooltipFormat: "yyyy-MM-dd HH:mm:ss", displayFormats: { second: "HH:mm:ss", minute: "HH:mm", hour: "HH:mm" } },
@@ -121,6 +124,7 @@ export class TimeChart {
         ticks: {
           color: c.text,
           maxTicksLimit: mini ? 3 : 6,
+          sampleSize: 4,
           callback: (value) => formatTick(value, unit),
           display: !mini || i === 0,
         },
@@ -199,7 +203,7 @@ export class TimeChart {
       const axis = `y${Math.max(0, this.units.indexOf(entry.unit))}`;
       const color = entry.color;
       const buffer = entry.buffer;
-      datasets.push({
+      const main = {
         label: entry.label,
         unit: entry.unit,
         data: buffer.data,
@@ -207,13 +211,23 @@ export class TimeChart {
         borderColor: color,
         backgroundColor: withAlpha(color, 0.15),
         fill: this.options.fill ? "origin" : false,
-        // Anomalies: red and larger; every other point is invisible until hovered.
-        pointRadius: (ctx) => (ctx.raw && ctx.raw.anomaly ? 4 : 0),
-        pointHoverRadius: (ctx) => (ctx.raw && ctx.raw.anomaly ? 6 : 3),
-        pointBackgroundColor: (ctx) => (ctx.raw && ctx.raw.anomaly ? c.anomaly : color),
-        pointBorderColor: (ctx) => (ctx.raw && ctx.raw.anomaly ? c.anomaly : color),
+        pointRadius: 0,
+        pointHoverRadius: 3,
+        pointBackgroundColor: color,
+        pointBorderColor: color,
         buffer,
-      });
+      };
+      if (buffer.anomalies > 0) {
+        // Anomalies: red and larger. Scriptable options are resolved per point on every
+        // update, so only series that have an anomaly in view pay for them.
+        Object.assign(main, {
+          pointRadius: (ctx) => (ctx.raw && ctx.raw.anomaly ? 4 : 0),
+          pointHoverRadius: (ctx) => (ctx.raw && ctx.raw.anomaly ? 6 : 3),
+          pointBackgroundColor: (ctx) => (ctx.raw && ctx.raw.anomaly ? c.anomaly : color),
+          pointBorderColor: (ctx) => (ctx.raw && ctx.raw.anomaly ? c.anomaly : color),
+        });
+      }
+      datasets.push(main);
       if (buffer.hasEnvelope) {
         // History buckets carry min and max: shade between them so a zoomed-out spike still shows.
         datasets.push({ label: `${entry.label} max`, band: "max", data: buffer.max, yAxisID: axis,
@@ -233,9 +247,13 @@ export class TimeChart {
     this.chart.options.plugins.legend.display = !this.options.mini && this.options.legend !== false && this.entries.length > 1;
   }
 
-  /** Count points that arrived live (the test hook reads it). */
-  noteLive(n) {
+  /** Count points that arrived live (the test hook reads it); `newestTs` feeds perf.js. */
+  noteLive(n, newestTs = 0) {
     this.pointsReceived += n;
+    if (newestTs && !this.undrawnSince) {
+      this.undrawnSince = newestTs;
+      this.queuedAt = Date.now();
+    }
   }
 
   setWindow(min, max) {
@@ -246,7 +264,7 @@ export class TimeChart {
   /** Redraw now: move the x window when live, point the datasets at the current buffers. */
   render() {
     const structure = this.entries
-      .map((e) => `${e.buffer.info.id}:${e.buffer.hasBand}:${e.buffer.hasEnvelope}`)
+      .map((e) => `${e.buffer.info.id}:${e.buffer.hasBand}:${e.buffer.hasEnvelope}:${e.buffer.anomalies > 0}`)
       .join(",");
     if (structure !== this.structure) {
       this.buildDatasets();
@@ -264,6 +282,8 @@ export class TimeChart {
       dataset.data = dataset.band ? buffer[dataset.band] : buffer.data;
     }
     this.chart.update("none");
+    recordDraw(this.undrawnSince, this.queuedAt);
+    this.undrawnSince = 0;
     this.renders += 1;
     this.lastRender = Date.now();
     this.container.dataset.pointsReceived = String(this.pointsReceived);

@@ -8,6 +8,8 @@
 //   "state"       {state: "connecting" | "open" | "closed", attempt}
 //   "reconnected" {from, to}: the window (epoch ms) during which frames may have been lost
 
+import { recordArrival } from "./perf.js";
+
 const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 30_000;
 // A tab hidden this long drops its socket; coming back reconnects and fills the gap from history.
@@ -92,6 +94,7 @@ export class LiveConnection extends EventTarget {
       }
       this.framesReceived += 1;
       const type = frame && typeof frame.type === "string" ? frame.type : "message";
+      if (type === "points") recordArrival(frame);
       if (type === "subscribed") this.subscribed = true;
       if (type === "error") console.warn("HostPulse stream:", frame.error?.message ?? frame);
       this.emit(KNOWN_FRAMES.has(type) ? type : "message", frame);

@@ -5,6 +5,7 @@ import "./style.css";
 import { registry } from "./charts.js";
 import { HostDirectory } from "./hosts.js";
 import { LiveConnection } from "./live.js";
+import { perf } from "./perf.js";
 import { mountAnomalies } from "./panels/anomalies.js";
 import { mountCompare } from "./panels/compare.js";
 import { mountHost } from "./panels/host.js";
@@ -16,7 +17,7 @@ const view = document.getElementById("view");
 const conn = document.getElementById("conn");
 
 // The test and benchmark hook: charts by key, the live connection, the host directory.
-window.hostpulse = { charts: registry, live, hosts };
+window.hostpulse = { charts: registry, live, hosts, perf };
 
 const ROUTES = [
   { pattern: /^\/?$/, name: "overview", mount: (params) => mountOverview(view, { live, hosts, params, navigate }) },

@@ -3,7 +3,7 @@
 // Charts off screen stay stale until the IntersectionObserver sees them again; a hidden tab
 // gets no animation frames at all, so it does no drawing.
 
-const FRAME_BUDGET_MS = 8;
+const FRAME_BUDGET_MS = 10;
 const dirty = new Set();
 const visible = new WeakSet();
 const byElement = new WeakMap();

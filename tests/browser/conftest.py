@@ -82,7 +82,9 @@ class Dashboard:
 
     def open(self, route: str = "#/") -> None:
         self.page.goto(f"{self.url}/{route}")
-        self.page.wait_for_function("window.hostpulse && window.hostpulse.live.state === 'open'")
+        self.page.wait_for_function(
+            "() => window.hostpulse && window.hostpulse.live.state === 'open'"
+        )
 
     def wait(self, expression: str, arg: Any = None, timeout: float = 15_000) -> Any:
         """Wait until the JS `expression` (a function of `arg`) is truthy; return its value."""

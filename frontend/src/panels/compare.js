@@ -6,6 +6,7 @@ import { TimeChart } from "../charts.js";
 import { h } from "../dom.js";
 import { formatLabels } from "../format.js";
 import { showError } from "../notice.js";
+import { originOf } from "../perf.js";
 import { rangeFromParams, rangeToParams } from "../ranges.js";
 import { markDirty, track, untrack } from "../render.js";
 import { SeriesBuffer } from "../store.js";
@@ -110,7 +111,7 @@ export function mountCompare(view, { live, params, navigate }) {
     for (const s of event.detail.series || []) {
       const b = buffers.get(s.id);
       if (!b || !s.points || !s.points.length) continue;
-      chart.noteLive(b.add(s.points));
+      chart.noteLive(b.add(s.points), originOf(event.detail, s));
       b.trim(Date.now() - range.ms - 10_000);
       markDirty(chart);
     }

@@ -6,6 +6,7 @@ import { TimeChart } from "../charts.js";
 import { h, setText } from "../dom.js";
 import { formatAgo, formatLabels } from "../format.js";
 import { showError } from "../notice.js";
+import { originOf } from "../perf.js";
 import { rangeFromParams } from "../ranges.js";
 import { markDirty, track, untrack } from "../render.js";
 import { SeriesBuffer } from "../store.js";
@@ -174,7 +175,7 @@ export function mountHost(view, { live, hosts, params, navigate }) {
       const n = buffer.add(points);
       buffer.trim(Date.now() - range.ms - 10_000);
       for (const chart of chartsOf.get(series.id) ?? []) {
-        chart.noteLive(n);
+        chart.noteLive(n, originOf(frame, series));
         markDirty(chart);
       }
     }

@@ -73,7 +73,7 @@ export class HostCard {
   }
 
   /** Take one streamed series of this host; returns how many CPU points went to the chart. */
-  take(series) {
+  take(series, origin = 0) {
     const points = series.points;
     const last = points[points.length - 1];
     let n = 0;
@@ -84,7 +84,7 @@ export class HostCard {
         n = this.attachCpu(series).add(points);
         this.buffer.trim(Date.now() - WINDOW_MS - 10_000);
         this.cpuNow = last[1];
-        this.chart.noteLive(n);
+        this.chart.noteLive(n, origin || last[0]);
         markDirty(this.chart);
         break;
       case "mem.percent":
@@ -147,23 +147,24 @@ export class HostCard {
 
   setMeter(m, value, metric) {
     const lvl = level(value, thresholdsFor(metric, "%"));
-    m.el.dataset.level = lvl;
-    m.fill.style.width = `${value === null ? 0 : Math.max(0, Math.min(100, value))}%`;
+    if (m.el.dataset.level !== lvl) m.el.dataset.level = lvl;
+    const width = `${value === null ? 0 : Math.round(Math.max(0, Math.min(100, value)))}%`;
+    if (m.fill.style.width !== width) m.fill.style.width = width;
     setText(m.value, value === null ? "–" : formatValue(value, "%"));
   }
 
   /** Once a second: state, last seen, meters, the network sparkline. */
   refresh(now) {
     const state = this.hosts.state(this.host, now);
-    this.el.dataset.state = state;
+    if (this.el.dataset.state !== state) this.el.dataset.state = state;
     setText(this.stateEl, state);
     setText(this.seenEl, formatAgo(this.host.lastSeen, now));
     setText(this.labelsEl, formatLabels(this.host.labels));
     while (this.anomalyTimes.length && this.anomalyTimes[0][0] < now - 3_600_000) {
       this.anomalies.delete(this.anomalyTimes.shift()[1]);
     }
-    this.anomalyEl.hidden = this.anomalies.size === 0;
-    this.el.dataset.anomalies = String(this.anomalies.size);
+    if (this.anomalyEl.hidden !== (this.anomalies.size === 0)) this.anomalyEl.hidden = this.anomalies.size === 0;
+    if (this.el.dataset.anomalies !== String(this.anomalies.size)) this.el.dataset.anomalies = String(this.anomalies.size);
     setText(this.anomalyEl, `${this.anomalies.size} anomal${this.anomalies.size === 1 ? "y" : "ies"}`);
     this.setMeter(this.cpuMeter, this.cpuNow, CPU);
     this.setMeter(this.memMeter, this.mem, "mem.percent");

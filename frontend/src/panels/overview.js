@@ -4,6 +4,7 @@
 import { getPoints, hubHas, listAnomalies, listSeries } from "../api.js";
 import { h, setText } from "../dom.js";
 import { showError } from "../notice.js";
+import { originOf } from "../perf.js";
 import { markDirty } from "../render.js";
 import { CPU, HostCard, WINDOW_MS } from "./hostcard.js";
 
@@ -74,8 +75,10 @@ export function mountOverview(view, { live, hosts, params }) {
     });
     let shown = 0;
     list.forEach((c, i) => {
-      c.el.style.order = String(i);
-      c.el.hidden = !c.matches(filter);
+      // Unchanged values are not written: each write would restyle the grid once a second.
+      if (c.el.style.order !== String(i)) c.el.style.order = String(i);
+      const hide = !c.matches(filter);
+      if (c.el.hidden !== hide) c.el.hidden = hide;
       if (!c.el.hidden) shown += 1;
     });
     grid.dataset.shown = String(shown);
@@ -100,7 +103,7 @@ export function mountOverview(view, { live, hosts, params }) {
       if (!series.points || !series.points.length) continue;
       const name = series.host || frame.host;
       const c = card(name);
-      c.take({ ...series, host: name });
+      c.take({ ...series, host: name }, originOf(frame, series));
       hosts.seen(name, series.points[series.points.length - 1][0]);
     }
   }
