@@ -1,0 +1,100 @@
+"""What a detector is: a small class that scores one step of many series at once, with numpy.
+
+A detector never sees Python objects per sample. The :class:`~hub.anomaly.bank.DetectorBank`
+keeps each series' state as one row of a float64 matrix and calls :meth:`Detector.step` once
+per point index of a batch, with the rows of every series that has a point at that index. So a
+batch of 2,000 series x 5 points costs five vectorised calls, not 10,000 Python ones.
+
+The bank owns what every detector needs and no detector should redo: the sample count (for the
+cold start), the last timestamp (so ``dt`` is never negative, whatever order samples arrive in),
+flags (``score >= 0.5``), snapshots and slot bookkeeping.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from hub.errors import SettingsError
+
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+
+#: A point is flagged when its score reaches this; detectors scale their statistics to it.
+FLAG_SCORE = 0.5
+
+
+class Detector:
+    """Base class of every detector plugin. Subclass it, set the class attributes, write ``step``.
+
+    ``options`` maps each option name to its default; values come from a rule of the hub's
+    ``[anomaly]`` config and are coerced to the default's type. ``sensitivity`` (> 0, default 1)
+    and ``warmup`` (samples before any alarm) are common to all detectors and handled here.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    options: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, sensitivity: float = 1.0, warmup: int = 60, **options: Any) -> None:
+        where = f"anomaly.detectors.{self.name}"
+        self.sensitivity = _positive(f"{where}.sensitivity", sensitivity)
+        if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+            raise SettingsError(f"{where}.warmup", warmup, "a whole number of samples >= 0")
+        self.warmup = warmup
+        self.config: dict[str, Any] = {}
+        for key, value in options.items():
+            if key not in self.options:
+                known = ", ".join(sorted(self.options)) or "none"
+                raise SettingsError(f"{where}.{key}", value, f"one of the known options ({known})")
+        for key, default in self.options.items():
+            value = options.get(key, default)
+            if (
+                isinstance(default, float)
+                and isinstance(value, int)
+                and not isinstance(value, bool)
+            ):
+                value = float(value)
+            if type(value) is not type(default):
+                raise SettingsError(f"{where}.{key}", value, f"a {type(default).__name__}")
+            self.config[key] = value
+
+    @property
+    def state_size(self) -> int:
+        """Number of float64 values of state per series; constant for a given configuration."""
+        raise NotImplementedError
+
+    def initial_state(self, count: int) -> FloatArray:
+        """State rows of ``count`` series that have seen nothing (row 0 of their lives)."""
+        return np.zeros((count, self.state_size), dtype=np.float64)
+
+    def step(
+        self, state: FloatArray, t: FloatArray, dt: FloatArray, n: FloatArray, x: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Score one point of each of ``len(x)`` series and update their ``state`` rows in place.
+
+        ``t`` is the point's epoch ms, ``dt`` the ms since the series' latest earlier point (0 for
+        the first point, for duplicates and for out-of-order points), ``n`` how many points the
+        series has seen before this one, ``x`` the finite value. Return ``(score, low, high)``:
+        score in [0, 1] (flagged at 0.5 and above) and the expected band at that moment.
+        The bank zeroes the score while ``n < warmup``; it must stay finite whatever ``x`` is.
+        """
+        raise NotImplementedError
+
+
+def squash(u: FloatArray, power: float = 4.0) -> FloatArray:
+    """Map a ratio ``u >= 0`` (1 = at the alarm threshold) to a score in [0, 1]: 1 -> 0.5.
+
+    Written as 1 / (1 + u^-p) so that u = 0 gives 0 and u = inf gives 1 without inf/inf.
+    """
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        score = 1.0 / (1.0 + np.power(u, -power))
+    return np.nan_to_num(score, nan=0.0, posinf=1.0, neginf=0.0)
+
+
+def _positive(key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise SettingsError(key, value, "a number > 0")
+    if not np.isfinite(value):
+        raise SettingsError(key, value, "a finite number > 0")
+    return float(value)

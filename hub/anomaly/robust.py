@@ -1,0 +1,230 @@
+"""The default detector, ``robust``: seasonal profile, robust levels, three statistics.
+
+Per series, all updated online in O(1) with time-aware decay (alpha = 1 - 2^(-dt / half-life),
+so irregular spacing and gaps weigh what they should; a running mean until that is shorter):
+
+* ``S(t)``: a daily profile, ``buckets`` exponentially weighted means by time of day, read with
+  linear interpolation between bucket centres, zero-sum once a period has been seen. It learns
+  ``x - anchor``, the anchor being an EWMA of ``x - S(t)`` over a whole period: the fast level
+  and the baseline follow the cycle too closely to leave the profile anything to learn.
+* ``level`` (half-life 30 min): Huber-clipped EWMA of ``x - S(t)``; a spike moves it by at most
+  ``clip`` scales. ``baseline`` (6 h) with a ``trend`` (12 h): Holt's linear smoothing, so a
+  steady slope (a disk filling) is followed without lag and only a change of slope shows.
+* ``scale``: EW mean absolute residual (6 h), the yardstick of every statistic; ``burst``: the
+  same over 10 min; ``tail``: a running estimate of the 99th percentile of |residual| / scale.
+
+Three statistics, each 1.0 at its alarm threshold; the largest, times the sensitivity, is
+squashed to the score (0.5 = flagged):
+
+* point:    |x - (level + S(t))| / scale / max(threshold, tail_factor * tail)
+            -> spikes, sharp shifts; the tail term learns normal bursts (busy network)
+* variance: burst / scale / variance_ratio               -> variance increases
+* drift:    |level - (baseline + trend dt)| / drift-dev / drift_threshold
+            -> slow drift, small shifts, broken daily cycles; on from ``drift_after_s``
+
+The band is ``level + S(t) +- max(threshold, tail_factor * tail) * scale / sensitivity``: where a
+point alone would be flagged. With ``transform = "log"`` the model runs on log1p(max(x, 0)) and
+the band is mapped back.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from hub.anomaly.detector import Detector, FloatArray, squash
+from hub.errors import SettingsError
+
+LN2 = float(np.log(2.0))
+# Columns of the state matrix; the seasonal buckets follow _S0.
+_T0, _LEVEL, _BASE, _SCALE, _BURST, _TREND, _DDEV, _BWEIGHT, _TAIL, _ANCHOR = range(10)
+_S0 = 10
+# The variance statistic needs this many (decayed) samples in its short window: after a gap,
+# one residual alone is no evidence of a variance change.
+_BURST_MIN_WEIGHT = 5.0
+# The drift yardstick may grow by at most this factor of itself per update: it must not learn
+# the drift it is there to measure.
+_DRIFT_CLIP = 2.0
+# While young, a seasonal bucket learns as if the profile were this many periods long.
+_SEASON_FLOOR = 1.0
+# The drift yardstick is learned from this fraction of drift_after_s on (before: a prior).
+_DEV_START = 0.75
+# Step of the tail-quantile estimate (log units, per unit of alpha) on an exceedance.
+_TAIL_GAIN = 20.0
+# A scale is never taken below this fraction of the level (constant series: no division by 0).
+_REL_FLOOR = 1e-6
+_ABS_FLOOR = 1e-12
+
+
+class RobustDetector(Detector):
+    """Seasonal robust EWMA with variance and drift statistics. The default detector."""
+
+    name = "robust"
+    description = (
+        "daily profile + fast/slow robust levels; flags spikes, shifts, variance and drift"
+    )
+    options: ClassVar[dict[str, Any]] = {
+        "threshold": 6.0,  # point alarm at this many mean absolute residuals
+        "variance_ratio": 3.0,  # variance alarm when the 10-min scale is this many times the slow
+        "drift_threshold": 4.0,  # drift alarm at this many drift deviations
+        "level_halflife_s": 1800.0,
+        "baseline_halflife_s": 21600.0,
+        "scale_halflife_s": 21600.0,
+        "burst_halflife_s": 600.0,
+        "trend_halflife_s": 43200.0,  # memory of the baseline's slope (a disk filling steadily)
+        "drift_scale_halflife_s": 86400.0,  # memory of the typical level - baseline gap
+        "drift_after_s": 129600.0,  # no drift alarms before the series is this old
+        "period_s": 86400.0,
+        "buckets": 24,
+        "season_periods": 3.0,  # a bucket forgets over about this many periods
+        "clip": 4.0,  # Huber clip of level updates, in scales
+        "tail_quantile": 0.99,  # the point threshold rises to tail_factor x this quantile of
+        "tail_factor": 2.0,  # |residual| / scale, so normal heavy tails (bursts) are learned
+        "tail_halflife_s": 21600.0,
+        # "log": model log1p(max(x, 0)), for metrics whose noise grows with their level
+        # (bytes/s, packets/s); the band is mapped back to the metric's own units.
+        "transform": "none",
+    }
+
+    def __init__(self, sensitivity: float = 1.0, warmup: int = 60, **options: Any) -> None:
+        super().__init__(sensitivity, warmup, **options)
+        c = self.config
+        self._k = {key: LN2 / (c[key] * 1000.0) for key in c if key.endswith("halflife_s")}
+        self._k["period_s"] = LN2 / (c["period_s"] * 1000.0)
+        self._period = c["period_s"] * 1000.0
+        self._buckets = max(1, int(c["buckets"]))
+        self._bucket_ms = self._period / self._buckets
+        if c["transform"] not in ("none", "log"):
+            raise SettingsError(
+                f"anomaly.detectors.{self.name}.transform", c["transform"], "'none' or 'log'"
+            )
+        self._log = c["transform"] == "log"
+
+    @property
+    def state_size(self) -> int:
+        return _S0 + self._buckets
+
+    def step(
+        self, state: FloatArray, t: FloatArray, dt: FloatArray, n: FloatArray, x: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        if not self._log:
+            return self._step(state, t, dt, n, x)
+        score, low, high = self._step(state, t, dt, n, np.log1p(np.maximum(x, 0.0)))
+        # 709 keeps expm1 finite; a band edge below zero means "nothing is too low".
+        return score, np.expm1(np.clip(low, -1.0, 709.0)), np.expm1(np.minimum(high, 709.0))
+
+    def _step(
+        self, state: FloatArray, t: FloatArray, dt: FloatArray, n: FloatArray, x: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        c, k = self.config, self._k
+        m = len(x)
+        first = n == 0
+        # First point of a series: the series' own value is its level; no history to decay.
+        state[first, _T0] = t[first]
+        state[first, _LEVEL] = x[first]
+        state[first, _BASE] = x[first]
+        state[first, _ANCHOR] = x[first]
+        state[first, _TAIL] = np.log(c["threshold"] / c["tail_factor"] / 2.0)
+        bias = 1.0 / (n + 1.0)  # running mean until the time constant is the shorter memory
+
+        def alpha(key: str) -> FloatArray:
+            return np.maximum(-np.expm1(-dt * k[key]), bias)
+
+        rows = np.arange(m)
+        pos = (np.mod(t, self._period) / self._bucket_ms) - 0.5
+        lower = np.floor(pos)
+        w1 = pos - lower
+        b0 = np.mod(lower, self._buckets).astype(np.intp)
+        b1 = np.mod(b0 + 1, self._buckets)
+        season = state[:, _S0:]
+        s_t = season[rows, b0] * (1.0 - w1) + season[rows, b1] * w1
+
+        level = state[:, _LEVEL]
+        base = state[:, _BASE]
+        scale = state[:, _SCALE]
+        floor = _REL_FLOOR * np.abs(level) + _ABS_FLOOR
+        sig = np.maximum(scale, floor)
+        pred = level + s_t
+        r = x - pred
+        abs_r = np.abs(r)
+        warm = n >= self.warmup
+
+        # --- statistics, each 1.0 at its alarm threshold
+        z = abs_r / sig
+        tail = np.exp(state[:, _TAIL])
+        threshold = np.maximum(c["threshold"], c["tail_factor"] * tail)
+        u_point = z / threshold
+        u_var = state[:, _BURST] / (sig * c["variance_ratio"])
+        u_var = np.where(state[:, _BWEIGHT] >= _BURST_MIN_WEIGHT, u_var, 0.0)
+        elapsed = t - state[:, _T0]
+        drift_on = elapsed >= c["drift_after_s"] * 1000.0
+        trend = state[:, _TREND]
+        base_pred = base + trend * dt
+        e = level - base_pred
+        d_sig = np.maximum(state[:, _DDEV], 0.25 * sig)
+        u_drift = np.abs(e) / (d_sig * c["drift_threshold"])
+        u_drift = np.where(drift_on, u_drift, 0.0)
+        self.last_stats = (u_point, u_var, u_drift)  # for diagnostics: which statistic fired
+        u = np.maximum(np.maximum(u_point, u_var), u_drift)
+        score = squash(u * self.sensitivity)
+        half = threshold * sig / self.sensitivity
+        low, high = pred - half, pred + half
+
+        # --- updates (after scoring: a point never explains itself away)
+        lim = np.where(warm, c["clip"] * sig, np.inf)
+        a = alpha("level_halflife_s")
+        level += a * np.clip(r, -lim, lim)
+        y = x - s_t
+        # Holt's linear baseline: a steady slope is followed without lag, so only a change of
+        # slope (drift) or of level separates the fast level from it. The slope learns from the
+        # time-based alpha only: the running-mean start would turn early noise into a slope.
+        a = alpha("baseline_halflife_s")
+        r_base = np.clip(y - base_pred, -lim, lim)
+        base[:] = base_pred + a * r_base
+        slope_obs = -np.expm1(-dt * k["baseline_halflife_s"]) / np.maximum(dt, 1.0) * r_base
+        a_trend = -np.expm1(-dt * k["trend_halflife_s"])
+        trend += np.where(warm, a_trend * slope_obs, 0.0)
+        cap = np.where(warm, 2.0 * c["clip"] * sig, np.inf)
+        clipped_abs = np.minimum(abs_r, cap)
+        a = alpha("scale_halflife_s")
+        scale += a * (clipped_abs - scale)
+        # The short scale is a weighted mean whose weight decays with time, so a series just back
+        # from a gap has a small weight rather than a short window holding one residual.
+        weight = state[:, _BWEIGHT] * np.exp(-dt * k["burst_halflife_s"]) + 1.0
+        state[:, _BWEIGHT] = weight
+        state[:, _BURST] += (clipped_abs - state[:, _BURST]) / weight
+        a = alpha("tail_halflife_s") * _TAIL_GAIN
+        p = c["tail_quantile"]
+        step = np.minimum(a, 0.25) * (np.where(z > tail, p, 0.0) - (1.0 - p))
+        state[:, _TAIL] += np.where(warm, step, 0.0)
+        e = level - base
+        d_lim = np.where(warm, _DRIFT_CLIP * np.maximum(state[:, _DDEV], 0.25 * sig), np.inf)
+        e = np.minimum(np.abs(e), d_lim)
+        # The drift yardstick starts from a prior of one scale (held through the warm-up) and
+        # forgets it over its half-life: early on, level and baseline are the same running mean,
+        # and a yardstick learned from that would be far too small when drift alarms switch on.
+        learning = elapsed - _DEV_START * c["drift_after_s"] * 1000.0
+        a_dev = np.maximum(
+            -np.expm1(-dt * k["drift_scale_halflife_s"]), dt / np.maximum(learning + dt, 1.0)
+        )
+        state[:, _DDEV] = np.where(
+            warm & (learning > 0), state[:, _DDEV] + a_dev * (e - state[:, _DDEV]), sig
+        )
+
+        # Season: the buckets learn x - anchor, where the anchor is an EWMA of x - S(t) over a
+        # whole period: slow enough not to follow the cycle (the level and the baseline do).
+        # A bucket forgets over season_periods visits, faster while the series is young, so a
+        # new host has a profile after its first day.
+        anchor = state[:, _ANCHOR]
+        anchor += alpha("period_s") * np.clip(y - anchor, -lim, lim)
+        periods = np.clip(elapsed / self._period, _SEASON_FLOOR, c["season_periods"])
+        a = -np.expm1(-dt / (self._bucket_ms * periods))
+        g = a * np.clip(x - anchor - s_t, -lim, lim)
+        season[rows, b0] += g * (1.0 - w1)
+        season[rows, b1] += g * w1
+        full = elapsed >= self._period
+        if full.any():
+            season[full] -= season[full].mean(axis=1, keepdims=True)
+        np.nan_to_num(state, copy=False, nan=0.0, posinf=1e300, neginf=-1e300)
+        return score, low, high
