@@ -57,7 +57,7 @@ CANDIDATES = {
     "xor f8 shuffled + zstd": (lambda t, v: ts_dod(t) + zstd9(shuffled(xor_prev(v))), True),
     "xor f8 shuffled + lzma": (lambda t, v: ts_dod(t) + lzma.compress(shuffled(xor_prev(v))), True),
     "f8 shuffled + zstd-19": (lambda t, v: ts_dod(t) + zstd19(shuffled(v)), True),
-    "decimal|xor|shuffle + zstd-9 (hub codec)": (codec.encode_chunk, True),
+    "decimal|xor|shuffle + zstd-15 (hub codec)": (codec.encode_chunk, True),
 }
 
 

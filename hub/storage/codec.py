@@ -31,7 +31,7 @@ _EXACT = float(2**53)
 _HEADER = struct.Struct("<BI")
 _TS = struct.Struct("<qqBI")
 _VALUES = struct.Struct("<BBqBI")
-_LEVEL = 9
+_LEVEL = 15
 
 
 def _compress(data: bytes) -> bytes:

@@ -67,11 +67,14 @@ class RawBlock(Model):
 
 
 class IngestedBatch(Model):
-    """The idempotency key of ingest: a (host, batch_id) seen here was committed once."""
+    """The idempotency key of ingest: a (host, batch_id) seen here was committed once.
 
-    id = fields.BigIntField(primary_key=True)
+    The table's primary key is (host_id, batch_id), a WITHOUT ROWID table on SQLite (migration
+    3): no surrogate id, no second index. Tortoise has no composite keys, so the model names
+    batch_id its pk; only hub.storage.writer writes this table, in SQL."""
+
     host = fields.ForeignKeyField("models.Host", related_name="batches", on_delete=fields.CASCADE)
-    batch_id = fields.CharField(max_length=64)
+    batch_id = fields.CharField(max_length=64, primary_key=True)
     received_at = fields.BigIntField()
     samples = fields.IntField()
 

@@ -18,10 +18,14 @@ from hub.settings import Settings
 from hub.storage.sql import placeholders
 
 DAY_MS = 86_400_000
+KEY_SLICE = 10_000
 
 
-async def apply_retention(settings: Settings, now_ms: int) -> dict[str, int]:
-    """Delete what each tier no longer keeps; returns the rows deleted per table."""
+async def apply_retention(
+    settings: Settings, now_ms: int, *, prune_keys: bool = True
+) -> dict[str, int]:
+    """Delete what each tier no longer keeps; returns the rows deleted per table. Batch keys
+    are pruned only with ``prune_keys`` (the compactor asks hourly: it is a scan)."""
     raw = now_ms - int(settings.retain_raw_days * DAY_MS)
     keys = now_ms - int((settings.max_past_s + settings.max_future_s) * 1000)
     statements = {
@@ -35,7 +39,6 @@ async def apply_retention(settings: Settings, now_ms: int) -> dict[str, int]:
             "DELETE FROM rollups_1h WHERE ts + 3600000 <= ?",
             now_ms - int(settings.retain_1h_days * DAY_MS),
         ),
-        "ingested_batches": ("DELETE FROM ingested_batches WHERE received_at < ?", keys),
     }
     deleted: dict[str, int] = {}
     async with in_transaction() as tx:
@@ -43,4 +46,26 @@ async def apply_retention(settings: Settings, now_ms: int) -> dict[str, int]:
         for table, (sql, cutoff) in statements.items():
             count, _ = await tx.execute_query(placeholders(dialect, sql), [cutoff])
             deleted[table] = int(count)
+    if prune_keys:
+        deleted["ingested_batches"] = await _prune_keys(dialect, keys)
     return deleted
+
+
+async def _prune_keys(dialect: str, cutoff: int) -> int:
+    """Old batch keys, a slice per transaction so ingest commits in between. There is no index
+    on received_at (it would cost as much as the keys); ULID batch ids sort by time, so the old
+    keys of each host sit at the front of its range and a slice finds them quickly."""
+    total = 0
+    while True:
+        async with in_transaction() as tx:
+            count, _ = await tx.execute_query(
+                placeholders(
+                    dialect,
+                    "DELETE FROM ingested_batches WHERE (host_id, batch_id) IN (SELECT host_id, "
+                    f"batch_id FROM ingested_batches WHERE received_at < ? LIMIT {KEY_SLICE})",
+                ),
+                [cutoff],
+            )
+        total += int(count)
+        if count < KEY_SLICE:
+            return total

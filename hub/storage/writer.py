@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -181,14 +182,21 @@ def _block_row(block: SeriesBlock) -> list[object]:
 
 async def _committed_keys(conn, dialect: str, group: list[PendingBatch]) -> set[tuple[int, str]]:
     ids = sorted({b.batch_id for b in group})
-    marks = ", ".join("?" * len(ids))
+    hosts = sorted({b.host_id for b in group})
+    # host_id first: the key is (host_id, batch_id), and without it the lookup scans every key.
     rows = await conn.execute_query_dict(
         placeholders(
-            dialect, f"SELECT host_id, batch_id FROM ingested_batches WHERE batch_id IN ({marks})"
+            dialect,
+            f"SELECT host_id, batch_id FROM ingested_batches WHERE host_id IN ({_marks(hosts)}) "
+            f"AND batch_id IN ({_marks(ids)})",
         ),
-        ids,
+        [*hosts, *ids],
     )
     return {(row["host_id"], row["batch_id"]) for row in rows}
+
+
+def _marks(items: Sequence[object]) -> str:
+    return ", ".join("?" * len(items))
 
 
 async def _touch_hosts(conn, dialect: str, batches: list[PendingBatch]) -> None:
