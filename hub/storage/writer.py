@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from tortoise.transactions import in_transaction
@@ -147,14 +148,7 @@ class Writer:
                     ),
                     [[b.host_id, b.batch_id, b.received_at, b.samples] for b in fresh],
                 )
-                await conn.execute_many(
-                    placeholders(
-                        dialect,
-                        'INSERT INTO raw_blocks (series_id, t_min, t_max, count, ts, "values") '
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                    ),
-                    [_block_row(block) for b in fresh for block in b.blocks],
-                )
+                await _insert_blocks(conn, dialect, [_block_row(k) for b in fresh for k in b.blocks])
                 await _touch_hosts(conn, dialect, fresh)
         elapsed = time.perf_counter() - started
         self.stats.commits += 1
@@ -165,6 +159,24 @@ class Writer:
             batch.done.set_result(False)
         for batch in duplicates:
             batch.done.set_result(True)
+
+
+BLOCK_COLUMNS = ("series_id", "t_min", "t_max", "count", "ts", "values")
+
+
+async def _insert_blocks(conn: Any, dialect: str, rows: list[list[object]]) -> None:
+    """On PostgreSQL, COPY on the transaction's own asyncpg connection: 1.5-2x the rows/s of
+    execute_many (STACK-NOTES); SQLite's executemany is already its fastest path."""
+    if dialect == "postgres":
+        await conn._connection.copy_records_to_table(
+            "raw_blocks", records=rows, columns=BLOCK_COLUMNS
+        )
+        return
+    await conn.execute_many(
+        'INSERT INTO raw_blocks (series_id, t_min, t_max, count, ts, "values") '
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
 
 
 def _block_row(block: SeriesBlock) -> list[object]:
