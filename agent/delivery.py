@@ -20,7 +20,7 @@ from typing import Protocol
 
 from agent.batch import Batch
 from agent.deadletter import DeadLetter
-from agent.sender import Backoff, Outcome, Result, Sender
+from agent.sender import CONFIG_STATUSES, Backoff, Outcome, Result, Sender
 from agent.stats import Stats
 
 log = logging.getLogger("hostpulse.agent.delivery")
@@ -136,8 +136,15 @@ class Delivery:
 
     def _warn(self, result: Result, delay: float) -> None:
         now = time.monotonic()
-        if now - self._last_warning >= 30.0:
-            self._last_warning = now
+        if now - self._last_warning < 30.0:
+            return
+        self._last_warning = now
+        if result.status in CONFIG_STATUSES:
+            log.error(
+                "the hub refuses this agent (%s): check the token, the host name and the hub URL; "
+                "%d batch(es) kept, retrying in %.1fs", result.reason, self.pending(), delay,
+            )
+        else:
             log.warning(
                 "hub unreachable (%s); %d batch(es) queued, retrying in %.1fs",
                 result.reason or result.status, self.pending(), delay,

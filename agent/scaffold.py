@@ -90,7 +90,7 @@ def test_agent_runs_it_once(tmp_path):
 README = """\
 # {dist}
 
-A [HostPulse](https://github.com/) source called `{name}`.
+A HostPulse source called `{name}`: see HostPulse's docs/plugins.md.
 
     pip install -e .
     hostpulse plugins                            # lists {name}, from this package

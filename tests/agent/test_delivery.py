@@ -151,3 +151,16 @@ def test_without_a_usable_state_dir_the_spool_lives_in_memory(tmp_path, caplog):
     assert isinstance(open_spool(AgentConfig(state_dir=tmp_path / "file"), Stats()), MemorySpool)
     assert "batches wait in memory only" in caplog.text
     assert isinstance(open_spool(AgentConfig(state_dir=tmp_path / "state"), Stats()), DiskSpool)
+
+
+async def test_a_refused_token_keeps_the_batches_and_says_what_to_check(sink: Sink, tmp_path, caplog):
+    delivery, stats = make(sink, tmp_path)
+    delivery.sender = Sender(sink.url, Secret("wrong-token"))
+    delivery.put(batches(1)[0])
+    task = asyncio.create_task(delivery.run())
+    while stats.send_failures < 2:
+        await asyncio.sleep(0.01)
+    task.cancel()
+    await delivery.sender.aclose()
+    assert len(delivery.spool) == 1 and stats.dead_lettered == 0
+    assert "the hub refuses this agent (401 unauthorized: token): check the token" in caplog.text
