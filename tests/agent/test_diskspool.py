@@ -140,3 +140,36 @@ def test_a_failing_disk_loses_that_batch_counted_and_the_spool_goes_on(tmp_path)
     spool.append(b(2))  # the disk has room again
     spool.close()
     assert drain(DiskSpool(tmp_path, 1_000_000, Stats())) == ["id-00000", "id-00002"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(["append", "append", "append", "ack", "reopen"]), max_size=80),
+       st.integers(min_value=300, max_value=2000))
+def test_a_full_spool_keeps_the_newest_in_order_within_its_bound(tmp_path_factory, operations, bound):
+    directory: Path = tmp_path_factory.mktemp("spool")
+    stats = Stats()
+    model: deque[Batch] = deque()
+    dropped = 0
+
+    def spool_at(directory: Path) -> DiskSpool:
+        return DiskSpool(directory, bound, stats, segment_bytes=bound // 3)
+
+    spool = spool_at(directory)
+    for n, operation in enumerate(operations):
+        if operation == "append":
+            batch = b(n, size=n * 13 % 120 + 1)
+            spool.append(batch)
+            model.append(batch)
+        elif operation == "ack" and model:
+            spool.ack()
+            model.popleft()
+        elif operation == "reopen":
+            spool.close()
+            spool = spool_at(directory)
+        head = spool.peek()
+        while model and model[0] != head:  # what the spool dropped is always the oldest
+            dropped += model.popleft().samples
+        assert len(spool) == len(model)
+        assert stats.dropped["spool_full"] == dropped
+        assert stats.spool_bytes <= bound or len(spool) == 1
+    assert drain(spool) == [batch.batch_id for batch in model]
