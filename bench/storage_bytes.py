@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 import tempfile
 import time
@@ -23,6 +24,7 @@ import numpy as np
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
 
 from storage_day import simulated_day
+from tortoise.exceptions import OperationalError
 
 from agent.batch import new_batch_id
 from hub.settings import Settings
@@ -69,7 +71,7 @@ async def table_bytes() -> dict[str, int]:
             "SELECT name, SUM(pgsize) AS bytes, SUM(unused) AS unused FROM dbstat "
             "GROUP BY name ORDER BY bytes DESC"
         )
-    except Exception:  # dbstat is a compile-time option
+    except OperationalError:  # dbstat is a compile-time option
         return {}
     return {r["name"]: (int(r["bytes"]), int(r["unused"])) for r in rows}
 
@@ -100,6 +102,8 @@ async def main() -> None:
     tables = await table_bytes()
     await close_database()
     size = path.stat().st_size
+    if not args.db:
+        shutil.rmtree(workdir, ignore_errors=True)
     print(f"{samples:,} samples ({args.hours:g} h x {samples // int(args.hours * 3600)} series), "
           f"one batch per {args.batch_seconds} s; ingest {ingest_s:.1f} s, compaction {compact_s:.1f} s "
           f"({report.chunks if report else 0} chunks)")
