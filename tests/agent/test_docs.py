@@ -145,3 +145,45 @@ def test_systemd_accepts_the_unit(tmp_path):
         ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0 and "hostpulse-agent.service" not in done.stderr, done.stderr
+
+
+def test_the_first_plugin_installed_sends_its_samples_to_a_real_hub(tmp_path, measured):
+    import signal
+    import time
+
+    from tests.agent.conftest import hostpulse
+    from tests.support.hub_process import start_hub
+
+    directory, config = measured
+    package, site = tmp_path / "package", tmp_path / "site"
+    package.mkdir()
+    for name, code in files_in(PLUGINS_MD).items():
+        (package / name).write_text(code)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(package)],
+        check=True, capture_output=True,
+    )
+    config.write_text(config.read_text() + "interval = 0.5\n")
+    hub = start_hub(tmp_path / "hub")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(ROOT)]),
+           "HOSTPULSE_PLUGINS": "dirsize", "HOSTPULSE_TOKEN": hub.token("docs-host"),
+           "HOSTPULSE_BATCH_MAX_AGE": "0.5"}
+    agent = subprocess.Popen(
+        hostpulse("agent", "--hub", hub.url, "--host", "docs-host", "--config", str(config),
+                  "--state-dir", str(tmp_path / "state")),
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (series := hub.get("/api/v1/series", host="docs-host", metric="dirsize.bytes").json()["series"]):
+            assert time.monotonic() < deadline and agent.poll() is None, "no dirsize series reached the hub"
+            time.sleep(0.2)
+        (only,) = series
+        assert (only["labels"], only["unit"]) == ({"path": str(directory)}, "B")
+        points = hub.get(f"/api/v1/series/{only['id']}/points").json()["points"]
+        assert points and all(point[1] == 30.0 for point in points)
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        agent.communicate(timeout=30)
+        hub.stop()
+    assert agent.returncode == 0
