@@ -124,9 +124,12 @@ def _run_once(collectors: list[Any], stats: Any) -> int:
 
     points = asyncio.run(collect_once(collectors))
     out = sys.stdout.buffer
-    for point in points:
-        out.write(orjson.dumps(point.as_json()) + b"\n")
-    out.flush()
+    try:
+        for point in points:
+            out.write(orjson.dumps(point.as_json()) + b"\n")
+        out.flush()
+    except BrokenPipeError:  # `hostpulse agent --once | head` is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 1 if stats.errors else 0
 
 
