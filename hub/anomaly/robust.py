@@ -46,6 +46,8 @@ _BURST_MIN_WEIGHT = 5.0
 # The drift yardstick may grow by at most this factor of itself per update: it must not learn
 # the drift it is there to measure.
 _DRIFT_CLIP = 2.0
+# ... and is never taken below this fraction of the point scale.
+_DRIFT_FLOOR = 0.4
 # While young, a seasonal bucket learns as if the profile were this many periods long.
 _SEASON_FLOOR = 1.0
 # The drift yardstick is learned from this fraction of drift_after_s on (before: a prior).
@@ -162,7 +164,7 @@ class RobustDetector(Detector):
         trend = state[:, _TREND]
         base_pred = base + trend * dt
         e = level - base_pred
-        d_sig = np.maximum(state[:, _DDEV], 0.25 * sig)
+        d_sig = np.maximum(state[:, _DDEV], _DRIFT_FLOOR * sig)
         u_drift = np.abs(e) / (d_sig * c["drift_threshold"])
         u_drift = np.where(drift_on, u_drift, 0.0)
         self.last_stats = (u_point, u_var, u_drift)  # for diagnostics: which statistic fired
@@ -199,7 +201,9 @@ class RobustDetector(Detector):
         step = np.minimum(a, 0.25) * (np.where(z > tail, p, 0.0) - (1.0 - p))
         state[:, _TAIL] += np.where(warm, step, 0.0)
         e = level - base
-        d_lim = np.where(warm, _DRIFT_CLIP * np.maximum(state[:, _DDEV], 0.25 * sig), np.inf)
+        d_lim = np.where(
+            warm, _DRIFT_CLIP * np.maximum(state[:, _DDEV], _DRIFT_FLOOR * sig), np.inf
+        )
         e = np.minimum(np.abs(e), d_lim)
         # The drift yardstick starts from a prior of one scale (held through the warm-up) and
         # forgets it over its half-life: early on, level and baseline are the same running mean,
@@ -226,5 +230,6 @@ class RobustDetector(Detector):
         full = elapsed >= self._period
         if full.any():
             season[full] -= season[full].mean(axis=1, keepdims=True)
-        np.nan_to_num(state, copy=False, nan=0.0, posinf=1e300, neginf=-1e300)
+        if not np.isfinite(state).all():  # only absurd inputs get here; keep the state usable
+            np.nan_to_num(state, copy=False, nan=0.0, posinf=1e300, neginf=-1e300)
         return score, low, high
