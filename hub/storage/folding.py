@@ -57,6 +57,7 @@ async def fold_series(series_id: int, horizon: int, window_ms: int, raw_cutoff: 
     windows = np.unique(window_of).tolist()
     folded = Folded(series_id, [int(b["id"]) for b in blocks], int(ts.size), windows)
     old_chunks, old_minutes, old_hours = await _existing(series_id, windows, window_ms)
+    flagged = await _anomaly_times(series_id, windows[0], windows[-1] + window_ms)
     for window in windows:
         lo, hi = np.searchsorted(window_of, [window, window + 1])
         new_ts, new_values = ts[lo:hi], values[lo:hi]
@@ -75,9 +76,11 @@ async def fold_series(series_id: int, horizon: int, window_ms: int, raw_cutoff: 
         minutes = Buckets.from_points(new_ts, new_values, MINUTE_MS, exact=True)
         if window in old_minutes:
             minutes = Buckets.concat([old_minutes[window], minutes]).regroup(MINUTE_MS)
+        _count_anomalies(minutes, flagged, MINUTE_MS)
         folded.minutes.append([series_id, window, end, len(minutes), encode_buckets(minutes)])
         hours = Buckets.from_points(new_ts, new_values, HOUR_MS, exact=True)
         hours = Buckets.concat([old_hours.within(window, end - 1), hours]).regroup(HOUR_MS)
+        _count_anomalies(hours, flagged, HOUR_MS)
         folded.hours += [
             [series_id, int(t), float(low), float(high), float(s), int(c), int(a)]
             for t, low, high, s, c, a in zip(
@@ -85,6 +88,30 @@ async def fold_series(series_id: int, horizon: int, window_ms: int, raw_cutoff: 
             )
         ]
     return folded
+
+
+async def _anomaly_times(series_id: int, start: int, end: int) -> np.ndarray:
+    conn = connection()
+    rows = await conn.execute_query_dict(
+        placeholders(
+            conn.capabilities.dialect,
+            "SELECT ts FROM anomalies WHERE series_id = ? AND ts >= ? AND ts < ?",
+        ),
+        [series_id, start, end],
+    )
+    return np.array([r["ts"] for r in rows], dtype=np.int64)
+
+
+def _count_anomalies(buckets: Buckets, flagged: np.ndarray, width: int) -> None:
+    """Set each bucket's anomaly count from the anomalies table: recounted at every fold rather
+    than added up, so merging a late batch into a window never counts an anomaly twice."""
+    buckets.anomalies = np.zeros(len(buckets), np.int64)
+    if not flagged.size or not len(buckets):
+        return
+    slot = np.searchsorted(buckets.ts, flagged // width * width)
+    inside = slot < len(buckets)
+    inside[inside] &= buckets.ts[slot[inside]] == (flagged[inside] // width * width)
+    buckets.anomalies = np.bincount(slot[inside], minlength=len(buckets)).astype(np.int64)
 
 
 async def _existing(

@@ -158,6 +158,26 @@ STEPS += (
     ),
 )
 
+STEPS += (
+    Step(
+        4,
+        "anomalies",
+        (
+            """CREATE TABLE "anomalies" (
+                "id" {bigpk},
+                "ts" BIGINT NOT NULL,
+                "value" {double} NOT NULL,
+                "score" {double} NOT NULL,
+                "expected_low" {double} NOT NULL,
+                "expected_high" {double} NOT NULL,
+                "detector" VARCHAR(64) NOT NULL,
+                "series_id" INT NOT NULL REFERENCES "series" ("id") ON DELETE CASCADE)""",
+            'CREATE INDEX "idx_anomalies_series_ts" ON "anomalies" ("series_id", "ts")',
+            'CREATE INDEX "idx_anomalies_ts" ON "anomalies" ("ts")',
+        ),
+    ),
+)
+
 LATEST = STEPS[-1].version
 
 

@@ -140,6 +140,28 @@ class Rollup1h(Model):
         unique_together = (("series_id", "ts"),)
 
 
+class Anomaly(Model):
+    """A point a detector flagged: its score and the band it expected at that moment.
+
+    Written by the writer in the batch's own transaction; counted into the rollups'
+    anomaly_count when the window is compacted; kept as long as the 1-hour rollups."""
+
+    id = fields.BigIntField(primary_key=True)
+    series = fields.ForeignKeyField(
+        "models.Series", related_name="anomalies", on_delete=fields.CASCADE
+    )
+    ts = fields.BigIntField()  # epoch ms
+    value = fields.FloatField()
+    score = fields.FloatField()  # in [0, 1]
+    expected_low = fields.FloatField()
+    expected_high = fields.FloatField()
+    detector = fields.CharField(max_length=64)
+
+    class Meta:
+        table = "anomalies"
+        indexes = (("series_id", "ts"), ("ts",))
+
+
 class SchemaVersion(Model):
     """The migrations applied to this database (hub.storage.migrations), one row per step."""
 

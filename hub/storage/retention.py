@@ -1,7 +1,7 @@
 """Retention per tier: what is older than its tier's horizon is deleted.
 
 * raw blocks and chunks: ``retain_raw_days``;
-* 1-minute rollups: ``retain_1m_days``; 1-hour rollups: ``retain_1h_days``;
+* 1-minute rollups: ``retain_1m_days``; 1-hour rollups and anomalies: ``retain_1h_days``;
 * batch keys (``ingested_batches``): ``max_past_s + max_future_s`` after they were received. A
   retry arriving later than that carries samples older than ``max_past_s`` — its first sample was
   at most ``max_future_s`` ahead of the first receipt — so ingest refuses it anyway and the key
@@ -37,6 +37,10 @@ async def apply_retention(
         ),
         "rollups_1h": (
             "DELETE FROM rollups_1h WHERE ts + 3600000 <= ?",
+            now_ms - int(settings.retain_1h_days * DAY_MS),
+        ),
+        "anomalies": (
+            "DELETE FROM anomalies WHERE ts < ?",
             now_ms - int(settings.retain_1h_days * DAY_MS),
         ),
     }

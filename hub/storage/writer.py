@@ -39,6 +39,9 @@ class PendingBatch:
     blocks: list[SeriesBlock]
     samples: int
     received_at: int
+    #: Points the anomaly engine flagged, stored in the same transaction as the batch:
+    #: ``(series_id, ts, value, score, expected_low, expected_high, detector)`` each.
+    anomalies: list[tuple[int, int, float, float, float, float, str]] = field(default_factory=list)
     #: Resolved with True when the batch had already been committed (a retry), False when stored now.
     done: asyncio.Future[bool] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
@@ -149,6 +152,16 @@ class Writer:
                     [[b.host_id, b.batch_id, b.received_at, b.samples] for b in fresh],
                 )
                 await _insert_blocks(conn, dialect, [_block_row(k) for b in fresh for k in b.blocks])
+                anomalies = [row for b in fresh for row in b.anomalies]
+                if anomalies:
+                    await conn.execute_many(
+                        placeholders(
+                            dialect,
+                            "INSERT INTO anomalies (series_id, ts, value, score, expected_low, "
+                            "expected_high, detector) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        ),
+                        [list(row) for row in anomalies],
+                    )
                 await _touch_hosts(conn, dialect, fresh)
         elapsed = time.perf_counter() - started
         self.stats.commits += 1

@@ -37,7 +37,7 @@ class Feed:
 
     async def write(
         self, blocks: dict[int, tuple[np.ndarray, np.ndarray]], batch_id: str | None = None,
-        received_at: int = T0,
+        received_at: int = T0, anomalies: list[tuple] | None = None,
     ) -> bool:
         """One batch; True if the writer found it a duplicate."""
         parts = [
@@ -47,6 +47,7 @@ class Feed:
         batch = PendingBatch(
             host_id=self.host_id, batch_id=batch_id or uuid.uuid4().hex, agent_version="test",
             blocks=parts, samples=sum(p.ts.size for p in parts), received_at=received_at,
+            anomalies=anomalies or [],
         )
         return await self.writer.submit(batch)
 

@@ -131,7 +131,8 @@ async def test_retention_drops_each_tier_at_its_own_horizon(db: str) -> None:
     day = 24 * HOUR
     report = await compactor.run_once(T0 + 2 * HOUR + day + 1)
     assert report is not None and report.deleted == {
-        "raw_blocks": 0, "chunks": 1, "rollups_1m": 0, "rollups_1h": 0, "ingested_batches": 120,
+        "raw_blocks": 0, "chunks": 1, "rollups_1m": 0, "rollups_1h": 0, "anomalies": 0,
+        "ingested_batches": 120,
     }
     await compactor.run_once(T0 + 2 * HOUR + 3 * day + 1)
     assert await _counts() == {"chunks": 0, "rollups_1m": 0, "rollups_1h": 2, "ingested_batches": 0}
@@ -166,3 +167,24 @@ async def test_on_postgres_a_second_hub_skips_while_one_holds_the_lock(db: str) 
         assert await compactor.run_once(T0 + 3 * HOUR) is not None
     finally:
         await other.close()
+
+
+async def test_anomalies_are_stored_with_their_batch_and_counted_once_into_rollups(db: str) -> None:
+    async with Feed() as feed:
+        sid, ts, _values = await fill(feed, 2 * 3600)
+        flagged = [int(ts[5]), int(ts[30]), int(ts[4000])]  # minute 0 twice, then hour 1
+        await feed.write(
+            {sid: (np.array([ts[5] + 1]), np.array([77.0]))},
+            anomalies=[(sid, t, 77.0, 0.9, 40.0, 60.0, "robust") for t in flagged],
+        )
+        await Compactor(SETTINGS).run_once(T0 + 3 * HOUR)
+        stored = await rows("anomalies", "ts")
+        assert [(a["ts"], a["score"], a["detector"]) for a in stored] == [(t, 0.9, "robust") for t in flagged]
+        # A late batch into the same window: the merge recounts, it does not add the counts up.
+        await feed.write({sid: (np.array([ts[6] + 1]), np.array([1.0]))})
+    await Compactor(SETTINGS).run_once(T0 + 3 * HOUR)
+    minutes = decode_buckets(bytes((await rows("rollups_1m"))[0]["data"]))
+    assert minutes.anomalies[0] == 2 and minutes.anomalies[66] == 1 and int(minutes.anomalies.sum()) == 3
+    hours = await rows("rollups_1h", "ts")
+    assert [h["anomaly_count"] for h in hours] == [2, 1]
+    assert [h["count"] for h in hours] == [3602, 3600]
