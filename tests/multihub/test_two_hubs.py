@@ -1,0 +1,190 @@
+"""Two real ``hostpulse hub`` processes on one PostgreSQL, sharing the live view through Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import websockets
+
+from tests.support.hub_process import LiveHub, make_batch, now_ms, start_hub
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def hubs(tmp_path: Path, pg_url: str, redis_url: str) -> Iterator[tuple[LiveHub, LiveHub]]:
+    args = ("--redis", redis_url)
+    a = start_hub(tmp_path / "a", db=pg_url, extra_args=args)
+    try:
+        b = start_hub(tmp_path / "b", db=pg_url, extra_args=args)
+        b.tokens = a.tokens  # one database: a token made through either works on both
+        try:
+            yield a, b
+        finally:
+            b.stop()
+    finally:
+        a.stop()
+
+
+async def subscribe(hub: LiveHub) -> websockets.ClientConnection:
+    ws = await websockets.connect(hub.ws_url)
+    await ws.send(json.dumps({"type": "subscribe", "hosts": ["*"]}))
+    assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "subscribed"
+    return ws
+
+
+async def next_points(ws: websockets.ClientConnection, timeout: float) -> dict[str, Any] | None:
+    try:
+        while True:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+            if frame["type"] == "points":
+                return frame
+    except TimeoutError:
+        return None
+
+
+def series(value: float, ts: int) -> list[dict[str, Any]]:
+    return [
+        {
+            "metric": "cpu.percent",
+            "labels": {"cpu": "total"},
+            "unit": "%",
+            "ts": [ts],
+            "values": [value],
+        }
+    ]
+
+
+async def stored(pg_url: str, host: str) -> tuple[int, int]:
+    """(samples stored for ``host``, batch keys kept for it), straight from PostgreSQL."""
+    db = await asyncpg.connect(pg_url.replace("postgres://", "postgresql://"))
+    try:
+        samples = await db.fetchval(
+            "SELECT COALESCE(SUM(r.count), 0) FROM raw_blocks r JOIN series s ON s.id = r.series_id "
+            "JOIN hosts h ON h.id = s.host_id WHERE h.name = $1",
+            host,
+        )
+        batches = await db.fetchval(
+            "SELECT COUNT(*) FROM ingested_batches b JOIN hosts h ON h.id = b.host_id "
+            "WHERE h.name = $1",
+            host,
+        )
+    finally:
+        await db.close()
+    return int(samples), int(batches)
+
+
+async def test_points_ingested_on_a_reach_a_websocket_on_b(hubs: tuple[LiveHub, LiveHub]) -> None:
+    a, b = hubs
+    ws = await subscribe(b)
+    sent: dict[float, int] = {}
+    frame = None
+    # Hub A learns that B has a watcher within its refresh interval (0.5 s): until then it has no
+    # reason to build frames, so keep ingesting, as agents do, until one arrives.
+    deadline = time.monotonic() + 15
+    while frame is None and time.monotonic() < deadline:
+        value, ts = float(len(sent)), now_ms()
+        response = await asyncio.to_thread(a.post_batch, "web-1", series(value, ts))
+        assert response.status_code == 200, response.text
+        sent[value] = ts
+        frame = await next_points(ws, 0.3)
+    await ws.close()
+    assert frame is not None, f"no points frame on hub B after {len(sent)} batches on hub A"
+    assert frame["host"] == "web-1" and isinstance(frame["received_at"], int)
+    [s] = frame["series"]
+    [[ts, value]] = s["points"]
+    assert (s["metric"], s["labels"], s["unit"]) == ("cpu.percent", {"cpu": "total"}, "%")
+    assert sent[value] == ts
+    ids = [x["id"] for x in b.get("/api/v1/series", host="web-1").json()["series"]]
+    assert ids == [s["id"]]  # one database, one series id, whichever hub resolved it
+
+
+async def test_retry_landing_on_b_after_a_committed_is_a_duplicate(
+    hubs: tuple[LiveHub, LiveHub], pg_url: str
+) -> None:
+    a, b = hubs
+    batch_id = f"retry-{uuid.uuid4().hex}"
+    points = series(1.5, now_ms())
+    first = a.post_batch("web-2", points, batch_id=batch_id, compress=True)
+    assert first.status_code == 200 and first.json() == {
+        "batch_id": batch_id,
+        "accepted": 1,
+        "duplicate": False,
+    }
+    again = b.post_batch("web-2", points, batch_id=batch_id, compress=True)
+    assert again.status_code == 200 and again.json() == {
+        "batch_id": batch_id,
+        "accepted": 0,
+        "duplicate": True,
+    }
+    assert await stored(pg_url, "web-2") == (1, 1)
+
+
+async def test_same_batch_on_both_hubs_at_once_is_stored_once(
+    hubs: tuple[LiveHub, LiveHub], pg_url: str
+) -> None:
+    """An agent that times out and retries on the other hub while the first one commits."""
+    a, b = hubs
+    token = a.token("web-3")
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": "application/json",
+        "Content-Encoding": "gzip",
+    }
+
+    async def until_acked(client: httpx.AsyncClient, hub: LiveHub, body: bytes) -> dict[str, Any]:
+        for _ in range(50):  # like the agent: 503 means retry the same batch later
+            response = await client.post(f"{hub.url}/api/v1/ingest", content=body, headers=headers)
+            if response.status_code != 503:
+                assert response.status_code == 200, response.text
+                return response.json()
+            await asyncio.sleep(0.1)
+        raise AssertionError("no answer but 503 in 50 tries")
+
+    bodies = [
+        gzip.compress(
+            json.dumps(make_batch("web-3", series(float(i), now_ms() - i), f"race-{i}")).encode()
+        )
+        for i in range(20)
+    ]
+    async with httpx.AsyncClient(timeout=30) as client:
+        answers = await asyncio.gather(
+            *(until_acked(client, hub, body) for body in bodies for hub in (a, b))
+        )
+    for i in range(20):
+        pair = answers[2 * i : 2 * i + 2]
+        assert sorted(x["duplicate"] for x in pair) == [False, True], pair
+    assert await stored(pg_url, "web-3") == (20, 20)
+
+
+async def test_one_hub_killed_the_other_keeps_serving(
+    hubs: tuple[LiveHub, LiveHub], pg_url: str
+) -> None:
+    a, b = hubs
+    before = now_ms()
+    assert a.post_batch("web-4", series(1.0, before)).status_code == 200
+    ws = await subscribe(b)
+    a.stop(signal.SIGKILL)
+    after = now_ms()
+    response = await asyncio.to_thread(b.post_batch, "web-4", series(2.0, after))
+    assert response.status_code == 200, response.text
+    frame = await next_points(ws, 10)
+    await ws.close()
+    assert frame is not None and frame["series"][0]["points"] == [[after, 2.0]]
+    [s] = b.get("/api/v1/series", host="web-4").json()["series"]
+    points = b.get(
+        f"/api/v1/series/{s['id']}/points", **{"from": before - 1, "to": after + 1}
+    ).json()
+    assert [p[:2] for p in points["points"]] == [[before, 1.0], [after, 2.0]]
+    assert await stored(pg_url, "web-4") == (2, 2)
