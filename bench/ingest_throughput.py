@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sqlite3
 import sys
 import tempfile
@@ -117,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workdir", type=Path, help="keep the hub's files here (default: a temp dir)")
     args = p.parse_args(argv)
 
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="hp-ingest-") as tmp:
         workdir = args.workdir or Path(tmp)
         hub = start_hub(workdir / "hub")
@@ -145,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         unacked = sum(r["batches"]["unacked"] for r in runs.values())
         raw_rows_per_s = sqlite_ceiling(workdir / "ceiling.sqlite3", max(counts["samples"], 1))
 
+    load_after = os.getloadavg()[0]
     best = max(r["samples_per_s"] for name, r in runs.items() if name != "warmup")
     result = {
         "bench": "ingest_throughput",
@@ -168,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         "sqlite3_executemany_rows_per_s": round(raw_rows_per_s),
         "ratio_paced_to_sqlite3": round(runs["paced"]["samples_per_s"] / raw_rows_per_s, 3),
         "ratio_best_to_sqlite3": round(best / raw_rows_per_s, 3),
+        # Other work on the machine competes for its 2 cores: read the figures with this beside.
+        "load_average_1m": {"before": load_before, "after": load_after},
     }
     print(json.dumps(result, indent=2))
     paced = runs["paced"]

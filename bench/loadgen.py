@@ -25,6 +25,7 @@ import gzip
 import json
 import os
 import secrets
+import ssl
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -35,6 +36,13 @@ from urllib.parse import urlsplit
 import httpx
 import numpy as np
 import orjson
+
+try:
+    import sniffio  # noqa: F401
+except ImportError:
+    # httpcore 1.0 tries `import sniffio` on every request (anyio 4.16 no longer brings it): a
+    # failed import walks sys.path each time, ~2 ms per request. None in sys.modules fails fast.
+    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 HOSTPULSE = str(Path(sys.executable).with_name("hostpulse"))
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -214,9 +222,16 @@ async def run_load(cfg: LoadConfig, tokens: dict[str, str]) -> dict[str, Any]:
     rng = np.random.default_rng(cfg.seed)
     hosts = host_names(cfg)
     bodies = [AgentBody(h, cfg, rng) for h in hosts]
-    per_hub = -(-cfg.agents // len(cfg.hubs))
-    limits = httpx.Limits(max_connections=per_hub, max_keepalive_connections=per_hub)
-    clients = [httpx.AsyncClient(limits=limits, timeout=cfg.timeout_s) for _ in cfg.hubs]
+    # A client per agent, as real agents have: httpcore's pool scans every connection for each
+    # request, so one shared pool of hundreds of connections costs milliseconds per request.
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    tls = (
+        ssl.create_default_context()
+    )  # unused on http://, but httpx loads one per client if not given
+    clients = [
+        httpx.AsyncClient(limits=limits, timeout=cfg.timeout_s, verify=tls)
+        for _ in range(cfg.agents)
+    ]
     rec = Recorder()
     run_id = secrets.token_hex(4)
     started = time.monotonic()
@@ -228,7 +243,7 @@ async def run_load(cfg: LoadConfig, tokens: dict[str, str]) -> dict[str, Any]:
                     bodies[i],
                     tokens[hosts[i]],
                     cfg.hubs[i % len(cfg.hubs)].rstrip("/") + "/api/v1/ingest",
-                    clients[i % len(cfg.hubs)],
+                    clients[i],
                     cfg,
                     rec,
                     started,
@@ -293,6 +308,25 @@ def create_tokens(db: str, hosts: list[str], parallel: int = 4) -> dict[str, str
     async def every() -> dict[str, str]:
         gate = asyncio.Semaphore(parallel)
         return dict(await asyncio.gather(*(one(h, gate) for h in hosts)))
+
+    return asyncio.run(every())
+
+
+def create_tokens_inproc(db: str, hosts: list[str]) -> dict[str, str]:
+    """The same tokens through the function behind ``hostpulse token create``, in one process:
+    for fleets of hundreds, where a CLI start per host (~0.5 s on PostgreSQL) adds minutes."""
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from hub.storage.database import close_database, open_database
+    from hub.tokens import create_token
+
+    async def every() -> dict[str, str]:
+        await open_database(db)
+        try:
+            return {host: await create_token(host) for host in hosts}
+        finally:
+            await close_database()
 
     return asyncio.run(every())
 
