@@ -10,7 +10,7 @@ from tortoise.models import Model
 class Host(Model):
     id = fields.IntField(primary_key=True)
     name = fields.CharField(max_length=255, unique=True)
-    labels = fields.JSONField(default=dict)
+    labels: fields.JSONField[dict[str, str]] = fields.JSONField(default=dict)
     agent_version = fields.CharField(max_length=64, default="")
     first_seen = fields.BigIntField(default=0)  # epoch ms
     last_seen = fields.BigIntField(default=0)
@@ -21,7 +21,7 @@ class Host(Model):
 
 class AgentToken(Model):
     id = fields.IntField(primary_key=True)
-    host = fields.ForeignKeyField("models.Host", related_name="tokens", on_delete=fields.CASCADE)
+    host: fields.ForeignKeyRelation[Host] = fields.ForeignKeyField("models.Host", related_name="tokens", on_delete=fields.CASCADE)
     #: sha256 of the token: tokens are 256-bit random, so a fast hash is enough and lookups stay O(1).
     token_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.BigIntField()
@@ -33,9 +33,9 @@ class AgentToken(Model):
 
 class Series(Model):
     id = fields.IntField(primary_key=True)
-    host = fields.ForeignKeyField("models.Host", related_name="series", on_delete=fields.CASCADE)
+    host: fields.ForeignKeyRelation[Host] = fields.ForeignKeyField("models.Host", related_name="series", on_delete=fields.CASCADE)
     metric = fields.CharField(max_length=200)
-    labels = fields.JSONField(default=dict)
+    labels: fields.JSONField[dict[str, str]] = fields.JSONField(default=dict)
     #: Canonical JSON of the labels (sorted keys): what makes a series unique with host and metric.
     labels_key = fields.CharField(max_length=2048)
     unit = fields.CharField(max_length=32, default="")
@@ -52,7 +52,7 @@ class RawBlock(Model):
     once per block of points rather than once per point."""
 
     id = fields.BigIntField(primary_key=True)
-    series = fields.ForeignKeyField(
+    series: fields.ForeignKeyRelation[Series] = fields.ForeignKeyField(
         "models.Series", related_name="blocks", on_delete=fields.CASCADE
     )
     t_min = fields.BigIntField()
@@ -73,7 +73,7 @@ class IngestedBatch(Model):
     3): no surrogate id, no second index. Tortoise has no composite keys, so the model names
     batch_id its pk; only hub.storage.writer writes this table, in SQL."""
 
-    host = fields.ForeignKeyField("models.Host", related_name="batches", on_delete=fields.CASCADE)
+    host: fields.ForeignKeyRelation[Host] = fields.ForeignKeyField("models.Host", related_name="batches", on_delete=fields.CASCADE)
     batch_id = fields.CharField(max_length=64, primary_key=True)
     received_at = fields.BigIntField()
     samples = fields.IntField()
@@ -87,7 +87,7 @@ class Chunk(Model):
     """One series' points of one closed window, compressed by :mod:`hub.storage.codec`."""
 
     id = fields.BigIntField(primary_key=True)
-    series = fields.ForeignKeyField(
+    series: fields.ForeignKeyRelation[Series] = fields.ForeignKeyField(
         "models.Series", related_name="chunks", on_delete=fields.CASCADE
     )
     #: The window is [t_start, t_end); the points inside span [t_min, t_max].
@@ -108,7 +108,7 @@ class Rollup1m(Model):
     a row per minute would cost more than the samples it summarises (see hub.storage.rollups)."""
 
     id = fields.BigIntField(primary_key=True)
-    series = fields.ForeignKeyField(
+    series: fields.ForeignKeyRelation[Series] = fields.ForeignKeyField(
         "models.Series", related_name="rollups_1m", on_delete=fields.CASCADE
     )
     t_start = fields.BigIntField()
@@ -125,7 +125,7 @@ class Rollup1h(Model):
     """One series' hour: plain columns, a row per hour is cheap next to 3,600 samples."""
 
     id = fields.BigIntField(primary_key=True)
-    series = fields.ForeignKeyField(
+    series: fields.ForeignKeyRelation[Series] = fields.ForeignKeyField(
         "models.Series", related_name="rollups_1h", on_delete=fields.CASCADE
     )
     ts = fields.BigIntField()  # start of the hour, epoch ms
@@ -147,7 +147,7 @@ class Anomaly(Model):
     anomaly_count when the window is compacted; kept as long as the 1-hour rollups."""
 
     id = fields.BigIntField(primary_key=True)
-    series = fields.ForeignKeyField(
+    series: fields.ForeignKeyRelation[Series] = fields.ForeignKeyField(
         "models.Series", related_name="anomalies", on_delete=fields.CASCADE
     )
     ts = fields.BigIntField()  # epoch ms
