@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pluggy
 
@@ -32,7 +33,8 @@ def detector_classes(pm: pluggy.PluginManager) -> dict[str, type[Detector]]:
     found: dict[str, type[Detector]] = {}
     for impl in pm.hook.register_detectors.get_hookimpls():
         try:
-            classes = impl.function() or []
+            returned: Any = impl.function()
+            classes: list[Any] = list(returned or [])
         except Exception:
             log.exception("detector plugin %s failed in register_detectors", impl.plugin_name)
             continue

@@ -49,7 +49,7 @@ _DRIFT_CLIP = 2.0
 # ... and is never taken below this fraction of the point scale.
 _DRIFT_FLOOR = 0.4
 # While young, a seasonal bucket learns as if the profile were this many periods long.
-_SEASON_FLOOR = 1.0
+_SEASON_FLOOR = 0.5
 # The drift yardstick is learned from this fraction of drift_after_s on (before: a prior).
 _DEV_START = 0.75
 # Step of the tail-quantile estimate (log units, per unit of alpha) on an exceedance.
