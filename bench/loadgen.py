@@ -83,6 +83,7 @@ class Recorder:
     bytes_sent: int = 0
     errors: dict[str, int] = field(default_factory=dict)
     last_ack: float = 0.0
+    acked_by_hub: dict[str, int] = field(default_factory=dict)
 
     def error(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
@@ -208,6 +209,7 @@ async def run_agent(
             rec.duplicates += 1
         else:
             rec.acked += 1
+            rec.acked_by_hub[url] = rec.acked_by_hub.get(url, 0) + 1
             rec.samples_acked += int(answer["accepted"])
         seq += 1
         if paced:
@@ -282,6 +284,9 @@ def summarize(cfg: LoadConfig, rec: Recorder, started: float) -> dict[str, Any]:
         "gzip_bytes_per_sample": round(rec.bytes_sent / max(rec.samples_acked, 1), 3),
         "latency_ms": pct,
         "errors": rec.errors,
+        "acked_batches_by_hub": {
+            u.removesuffix("/api/v1/ingest"): n for u, n in rec.acked_by_hub.items()
+        },
     }
 
 

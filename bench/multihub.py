@@ -1,0 +1,289 @@
+"""Two hubs on one PostgreSQL sharing the live view through Redis, under a fleet of simulated agents.
+
+    .venv/bin/python bench/multihub.py                 # 500 agents × 50 series at 1 s, 5 minutes
+    .venv/bin/python bench/multihub.py --duration 60   # the same, shorter
+
+What it does, all on loopback:
+
+1. makes a fresh PostgreSQL database (dropped afterwards unless ``--keep``) and a private Redis key
+   prefix, starts two ``hostpulse hub --db postgres://… --redis redis://…`` processes (A and B) and
+   makes a token per agent with ``hostpulse token create``;
+2. sends one small batch per agent (series creation is not timed);
+3. starts a WebSocket client on hub B in its own process (so the load generator's event loop does
+   not delay it), subscribed to every host, and records for each ``points`` frame the time from
+   the hub's ``received_at`` to its arrival — frames of hosts ingested on hub A crossed Redis;
+4. runs bench/loadgen.py: agents split between A and B (agent i sticks to hub i mod 2), each
+   posting its series every ``--interval`` s for ``--duration`` s;
+5. stops the hubs and counts what PostgreSQL holds against what was acknowledged: zero loss and
+   zero duplicates means equal sample counts and one batch key per acknowledged batch.
+
+Prints one JSON document; exit status 1 if the count check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
+
+from loadgen import LoadConfig, create_tokens, create_tokens_inproc, host_names, run_load
+
+from tests.support.hub_process import LiveHub, start_hub
+
+PG_ADMIN = "postgresql://root@127.0.0.1:5432/test"
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+def watch(ws_url: str, remote_hosts: list[str], seconds: float, out: mp.Queue) -> None:  # type: ignore[type-arg]
+    """Child process: a browser-like WebSocket client; puts its latencies on ``out`` at the end."""
+    import orjson
+    import websockets
+
+    remote = set(remote_hosts)
+
+    async def run() -> dict[str, Any]:
+        lat: dict[str, list[float]] = {"remote": [], "local": []}
+        async with websockets.connect(ws_url, max_size=None) as ws:
+            await ws.send(orjson.dumps({"type": "subscribe", "hosts": ["*"]}).decode())
+            out.put("subscribed")
+            deadline = time.monotonic() + seconds
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    raw = await asyncio.wait_for(ws.recv(), left)
+                except TimeoutError:
+                    break
+                arrived = time.time() * 1000
+                frame = orjson.loads(raw)
+                if frame.get("type") == "points":
+                    side = "remote" if frame["host"] in remote else "local"
+                    lat[side].append(arrived - frame["received_at"])
+        return {side: values for side, values in lat.items()}
+
+    out.put(asyncio.run(run()))
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {"n": 0}
+    arr = np.asarray(values)
+    return {
+        "n": int(arr.size),
+        "p50": round(float(np.percentile(arr, 50)), 1),
+        "p95": round(float(np.percentile(arr, 95)), 1),
+        "p99": round(float(np.percentile(arr, 99)), 1),
+        "max": round(float(arr.max()), 1),
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def make_database(name: str) -> None:
+    import asyncpg
+
+    admin = await asyncpg.connect(PG_ADMIN)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+
+
+async def drop_database(name: str) -> None:
+    import asyncpg
+
+    admin = await asyncpg.connect(PG_ADMIN)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+async def drop_redis_keys(prefix: str) -> None:
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(REDIS)
+    try:
+        keys = [k async for k in client.scan_iter(match=f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+async def stored_counts(name: str, host_prefix: str) -> dict[str, int]:
+    import asyncpg
+
+    db = await asyncpg.connect(f"postgresql://root@127.0.0.1:5432/{name}")
+    try:
+        tables = {r["tablename"] for r in await db.fetch("SELECT tablename FROM pg_tables")}
+        samples = 0
+        for table in ("raw_blocks", "chunks"):
+            if table in tables:
+                samples += await db.fetchval(
+                    f"SELECT COALESCE(SUM(t.count), 0) FROM {table} t "
+                    "JOIN series s ON s.id = t.series_id JOIN hosts h ON h.id = s.host_id "
+                    "WHERE h.name LIKE $1",
+                    f"{host_prefix}-%",
+                )
+        row = await db.fetchrow(
+            "SELECT COUNT(*) AS n, COUNT(DISTINCT (b.host_id, b.batch_id)) AS distinct_n "
+            "FROM ingested_batches b JOIN hosts h ON h.id = b.host_id WHERE h.name LIKE $1",
+            f"{host_prefix}-%",
+        )
+        size = await db.fetchval("SELECT pg_database_size(current_database())")
+        raw_bytes = await db.fetchval("SELECT pg_total_relation_size('raw_blocks')")
+        raw_samples = await db.fetchval("SELECT COALESCE(SUM(count), 0) FROM raw_blocks")
+    finally:
+        await db.close()
+    return {
+        "samples": int(samples),
+        "batches": int(row["n"]),
+        "distinct_batches": int(row["distinct_n"]),
+        "database_bytes": int(size),
+        "raw_blocks_bytes": int(raw_bytes),
+        "raw_blocks_samples": int(raw_samples),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--agents", type=int, default=500)
+    p.add_argument("--series", type=int, default=50, help="series per agent")
+    p.add_argument("--interval", type=float, default=1.0, help="seconds between an agent's batches")
+    p.add_argument("--points", type=int, default=1, help="points per series per batch")
+    p.add_argument(
+        "--duration", type=float, default=300, help="seconds of load (default 5 minutes)"
+    )
+    p.add_argument("--keep", action="store_true", help="keep the PostgreSQL database afterwards")
+    p.add_argument(
+        "--cli-tokens",
+        action="store_true",
+        help="one `hostpulse token create` per agent (minutes for 500) instead of the same "
+        "function in this process",
+    )
+    args = p.parse_args(argv)
+
+    run = uuid.uuid4().hex[:10]
+    db_name, prefix = f"hp_bench_{run}", f"hp-bench-{run}"
+    pg_url, redis_url = f"postgres://root@127.0.0.1:5432/{db_name}", f"{REDIS}?prefix={prefix}"
+    asyncio.run(make_database(db_name))
+    hubs: list[LiveHub] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="hp-multihub-") as tmp:
+            for name in ("a", "b"):
+                hubs.append(
+                    start_hub(Path(tmp) / name, db=pg_url, extra_args=("--redis", redis_url))
+                )
+            a, b = hubs
+            base = LoadConfig(
+                hubs=[a.url, b.url],
+                agents=args.agents,
+                series=args.series,
+                points=args.points,
+                interval_s=args.interval,
+                duration_s=args.duration,
+                drain_s=60,
+            )
+            hosts = host_names(base)
+            made = time.monotonic()
+            make = create_tokens if args.cli_tokens else create_tokens_inproc
+            tokens = make(pg_url, hosts)
+            token_s = time.monotonic() - made
+            warmup = asyncio.run(
+                run_load(replace(base, points=1, interval_s=0, max_batches=1), tokens)
+            )
+
+            ctx = mp.get_context("spawn")
+            out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
+            on_a = hosts[0::2]  # agent i → hub i mod 2, as in loadgen
+            watcher = ctx.Process(
+                target=watch, args=(b.ws_url, on_a, args.duration + 15, out), daemon=True
+            )
+            watcher.start()
+            assert out.get(timeout=30) == "subscribed"
+            time.sleep(1.0)  # hub A refreshes who watches every 0.5 s
+            load_before = os.getloadavg()[0]
+            cpu_before = [cpu_seconds(h.process.pid) for h in hubs]
+            wall = time.monotonic()
+            load = asyncio.run(run_load(base, tokens))
+            wall = time.monotonic() - wall
+            cpu = [cpu_seconds(h.process.pid) - c for h, c in zip(hubs, cpu_before, strict=True)]
+            latencies = out.get(timeout=args.duration + 60)
+            watcher.join(10)
+    finally:
+        for hub in hubs:
+            hub.stop()
+    counts = asyncio.run(stored_counts(db_name, base.host_prefix))
+    if not args.keep:
+        asyncio.run(drop_database(db_name))
+    asyncio.run(drop_redis_keys(prefix))
+
+    acked = warmup["samples_acked"] + load["samples_acked"]
+    acked_batches = warmup["batches"]["acked"] + load["batches"]["acked"]
+    unacked = warmup["batches"]["unacked"] + load["batches"]["unacked"]
+    offered = args.agents * args.series * args.points / args.interval
+    result = {
+        "bench": "multihub",
+        "setup": "2 hubs + PostgreSQL + Redis on loopback, load generator and WebSocket client on the same machine",
+        "agents": args.agents,
+        "series_per_agent": args.series,
+        "interval_s": args.interval,
+        "duration_s": args.duration,
+        "offered_samples_per_s": offered,
+        "token_create_s": round(token_s, 1),
+        "load": {k: v for k, v in load.items() if k != "config"},
+        "ingest_latency_ms": load["latency_ms"],
+        # Frames the client on B got, beside the batches each hub acknowledged: a session whose
+        # queue is full loses frames (by design), and only frames that arrived have a latency.
+        "websocket_frames_received": {
+            "from_hub_a": len(latencies["remote"]),
+            "from_hub_b": len(latencies["local"]),
+        },
+        "websocket_on_b_ms": {
+            "from_hub_a_via_redis": percentiles(latencies["remote"]),
+            "from_hub_b_itself": percentiles(latencies["local"]),
+        },
+        "hub_cpu_percent_of_one_core": [round(100 * c / wall, 1) for c in cpu],
+        # Other work on the machine competes for its 2 cores: read the figures with this beside.
+        "load_average_1m": {"before": load_before, "after": os.getloadavg()[0]},
+        "count_check": {
+            "samples_acked": acked,
+            "samples_stored": counts["samples"],
+            "batches_acked": acked_batches,
+            "batches_stored": counts["batches"],
+            "distinct_batches_stored": counts["distinct_batches"],
+            "unacked_batches": unacked,
+            "zero_loss": counts["samples"] >= acked and unacked == 0,
+            "zero_duplicates": counts["samples"] <= acked
+            and counts["batches"] == counts["distinct_batches"] == acked_batches,
+        },
+        "postgres_database_bytes": counts["database_bytes"],
+        # Before compaction: the raw tier (a row per series per batch) with its index and TOAST.
+        "postgres_raw_tier_bytes_per_sample": round(
+            counts["raw_blocks_bytes"] / max(counts["raw_blocks_samples"], 1), 2
+        ),
+    }
+    print(json.dumps(result, indent=2))
+    check = result["count_check"]
+    return 0 if check["zero_loss"] and check["zero_duplicates"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
