@@ -43,6 +43,23 @@ class BatchResult:
         a, b = int(self.offsets[i]), int(self.offsets[i + 1])
         return self.score[a:b], self.low[a:b], self.high[a:b], self.flag[a:b]
 
+    def points(self, i: int, ts: np.ndarray, values: np.ndarray) -> list[list[Any]]:
+        """Series ``i`` as stream points ``[ts, value, score, low, high, anomaly]`` (JSON-ready:
+        plain ints, floats and bools; score to 3 decimals)."""
+        score, low, high, flag = self.series(i)
+        return [
+            [t, v, s, lo, hi, f]
+            for t, v, s, lo, hi, f in zip(
+                np.asarray(ts).tolist(),
+                np.asarray(values, dtype=np.float64).tolist(),
+                np.round(score, 3).tolist(),
+                low.tolist(),
+                high.tolist(),
+                flag.tolist(),
+                strict=True,
+            )
+        ]
+
     def flagged(self) -> tuple[np.ndarray, np.ndarray]:
         """``(series_index, point_index)`` of every flagged point: the rows to store as anomalies."""
         where = np.flatnonzero(self.flag)

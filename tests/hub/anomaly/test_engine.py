@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, ClassVar
 
 import numpy as np
@@ -131,3 +132,15 @@ def test_forget_drops_state(engine) -> None:
     eng.detect(["s"], [ts], [values])
     eng.forget(["s"])
     assert eng.snapshot() == {}
+
+
+def test_points_are_json_ready_stream_points(engine) -> None:
+    ts, values = series(days=0.1)
+    values[100] += 50
+    res = engine().detect(["s"], [ts], [values])
+    points = res.points(0, ts, values)
+    assert len(points) == len(ts)
+    t, v, score, low, high, flagged = points[100]
+    assert (t, v, flagged) == (int(ts[100]), float(values[100]), True)
+    assert 0.5 <= score <= 1 and low < high < v
+    json.dumps(points)  # plain Python types only
