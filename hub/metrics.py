@@ -34,6 +34,12 @@ def render_metrics(state: HubState) -> str:
             writer.last_commit_seconds,
         ),
         ("hostpulse_websocket_clients", "gauge", "Connected WebSocket sessions.", state.ws_clients),
+        (
+            "hostpulse_websocket_frames_dropped_total",
+            "counter",
+            "Live frames dropped because a session could not keep up.",
+            state.bus.dropped_frames,
+        ),
     ]
     out: list[str] = []
     for name, kind, help_text, value in lines:

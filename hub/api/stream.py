@@ -33,7 +33,7 @@ async def stream() -> None:
                     if not getter.done():
                         getter.cancel()
                         break
-                    await websocket.send(orjson.dumps(getter.result()).decode())
+                    await websocket.send(getter.result())
             finally:
                 reader.cancel()
     finally:

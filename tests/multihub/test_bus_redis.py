@@ -10,6 +10,7 @@ import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
+import orjson
 import pytest
 
 from hub.bus import Subscription
@@ -40,7 +41,7 @@ def frame(host: str, *metrics: str, n: int = 0) -> dict[str, object]:
 def drain(sub: Subscription) -> list[dict[str, object]]:
     out = []
     while not sub.queue.empty():
-        out.append(sub.queue.get_nowait())
+        out.append(orjson.loads(sub.queue.get_nowait()))  # queues hold encoded frames
     return out
 
 
@@ -73,7 +74,7 @@ async def test_frame_reaches_the_other_hub_filtered(two_buses: tuple[RedisBus, R
         sub.metrics = ("cpu.*",)
         await until(lambda: a.has_subscribers, "hub A learns that hub B has a watcher")
         a.publish(frame("web-1", "cpu.percent", "mem.used", n=1))
-        got = await asyncio.wait_for(sub.queue.get(), 10)
+        got = orjson.loads(await asyncio.wait_for(sub.queue.get(), 10))
     assert got["host"] == "web-1"
     assert [s["metric"] for s in got["series"]] == ["cpu.percent"]
     assert b.stats.received == 1 and a.stats.published == 1
@@ -167,9 +168,9 @@ async def test_survives_redis_going_away_and_coming_back(
             await until(lambda: a._remote_watchers, "A sees B's session again")
             drain(theirs)
             a.publish(frame("web-1", "cpu.percent", n=999))
-            got = await asyncio.wait_for(theirs.queue.get(), 10)
+            got = orjson.loads(await asyncio.wait_for(theirs.queue.get(), 10))
             while got["received_at"] != 999:  # frames that made it before the outage was seen
-                got = await asyncio.wait_for(theirs.queue.get(), 10)
+                got = orjson.loads(await asyncio.wait_for(theirs.queue.get(), 10))
     finally:
         await a.stop()
         await b.stop()
