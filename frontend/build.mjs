@@ -2,12 +2,14 @@
 //   dist/index.html              the one page (loads the two files below, no inline script)
 //   dist/assets/app.js, app.css  the bundle
 //   dist/swagger-ui/             swagger-ui-bundle.js + swagger-ui.css, so the hub's /docs works offline
+//   dist/favicon.ico             for pages that name no icon (the hub's /docs)
 // `node build.mjs --watch` rebuilds on change.
-import { copyFile, mkdir, rm } from "node:fs/promises";
+import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
+import { faviconIco } from "./favicon.mjs";
 
 const root = dirname(fileURLToPath(import.meta.url));
 const dist = join(root, "dist");
@@ -19,6 +21,7 @@ await mkdir(join(dist, "swagger-ui"), { recursive: true });
 await mkdir(join(dist, "assets"), { recursive: true });
 await copyFile(join(root, "src", "index.html"), join(dist, "index.html"));
 await copyFile(join(root, "src", "favicon.svg"), join(dist, "assets", "favicon.svg"));
+await writeFile(join(dist, "favicon.ico"), faviconIco());
 const swagger = dirname(require.resolve("swagger-ui-dist/package.json"));
 for (const name of ["swagger-ui-bundle.js", "swagger-ui.css"]) {
   await copyFile(join(swagger, name), join(dist, "swagger-ui", name));

@@ -15,7 +15,7 @@ import {
 import "chartjs-adapter-date-fns";
 import annotationPlugin from "chartjs-plugin-annotation";
 import zoomPlugin from "chartjs-plugin-zoom";
-import { formatTick, formatValue } from "./format.js";
+import { describePoint, formatTick } from "./format.js";
 import { crosshairPlugin } from "./crosshair.js";
 import { recordDraw } from "./perf.js";
 import { colors, onThemeChange } from "./theme.js";
@@ -31,25 +31,6 @@ export const registry = new Map();
 function withAlpha(hex, alpha) {
   const n = parseInt(hex.slice(1), 16);
   return `rgba(${(n >> 16) & 255}, ${(n >> 8) & 255}, ${n & 255}, ${alpha})`;
-}
-
-// "44–56 %": the band reads as a range, so drop the unit on its low end and any ".0".
-function bandText(point, unit) {
-  const bare = (v) => formatValue(v, unit).replace(/\.0(?=\D|$)/, "");
-  const low = bare(point.low);
-  const high = bare(point.high);
-  const suffix = unit && low.endsWith(` ${unit}`) && high.endsWith(` ${unit}`) ? ` ${unit}` : "";
-  return `${suffix ? low.slice(0, -suffix.length) : low}–${high}`;
-}
-
-/** Tooltip line for one point: "Value: 71.3 °C (anomaly, expected 44–56 °C)". */
-export function describePoint(point, unit) {
-  let value = `Value: ${formatValue(point.y, unit)}`;
-  if (point.min !== undefined) value += ` (min ${formatValue(point.min, unit)}, max ${formatValue(point.max, unit)})`;
-  if (point.anomaly && point.low !== undefined) return `${value} (anomaly, expected ${bandText(point, unit)})`;
-  if (point.anomaly) return `${value} (anomaly)`;
-  if (point.low !== undefined) return `${value} (expected ${bandText(point, unit)})`;
-  return value;
 }
 
 function thresholdAnnotations(thresholds, c) {
@@ -173,9 +154,15 @@ export class TimeChart {
       this.options.onUserZoom(this);
       return true;
     };
+    // Keep our window in step with the plugin's at every step: a redraw between the zoom and
+    // its (debounced) completion would otherwise put the old window back.
+    const onStep = ({ chart }) => {
+      this.live = false;
+      this.setWindow(chart.scales.x.min, chart.scales.x.max);
+    };
     const onDone = ({ chart }) => {
-      const x = chart.scales.x;
-      if (this.options.onWindow) this.options.onWindow(x.min, x.max);
+      onStep({ chart });
+      if (this.options.onWindow) this.options.onWindow(this.min, this.max);
     };
     return {
       zoom: {
@@ -184,9 +171,10 @@ export class TimeChart {
         drag: { enabled: true, modifierKey: "shift" },
         mode: "x",
         onZoomStart: onUser,
+        onZoom: onStep,
         onZoomComplete: onDone,
       },
-      pan: { enabled: true, mode: "x", onPanStart: onUser, onPanComplete: onDone },
+      pan: { enabled: true, mode: "x", onPanStart: onUser, onPan: onStep, onPanComplete: onDone },
     };
   }
 

@@ -85,3 +85,22 @@ export function toMs(value) {
   const parsed = Date.parse(value);
   return Number.isNaN(parsed) ? 0 : parsed;
 }
+
+// "44–56 %": the band reads as a range, so drop the unit on its low end and any ".0".
+function bandText(point, unit) {
+  const bare = (v) => formatValue(v, unit).replace(/\.0(?=\D|$)/, "");
+  const low = bare(point.low);
+  const high = bare(point.high);
+  const suffix = unit && low.endsWith(` ${unit}`) && high.endsWith(` ${unit}`) ? ` ${unit}` : "";
+  return `${suffix ? low.slice(0, -suffix.length) : low}–${high}`;
+}
+
+/** Tooltip line for one point: "Value: 71.3 °C (anomaly, expected 44–56 °C)". */
+export function describePoint(point, unit) {
+  let value = `Value: ${formatValue(point.y, unit)}`;
+  if (point.min !== undefined) value += ` (min ${formatValue(point.min, unit)}, max ${formatValue(point.max, unit)})`;
+  if (point.anomaly && point.low !== undefined) return `${value} (anomaly, expected ${bandText(point, unit)})`;
+  if (point.anomaly) return `${value} (anomaly)`;
+  if (point.low !== undefined) return `${value} (expected ${bandText(point, unit)})`;
+  return value;
+}

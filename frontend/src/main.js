@@ -88,5 +88,10 @@ live.addEventListener("state", (event) => {
 
 window.addEventListener("hashchange", route);
 setInterval(updateTitle, 1000);
+// The hub's view of every host (last seen, online) for the title's count of hosts down, on
+// pages that do not stream every host.
+const refreshHosts = () => hosts.refresh().catch((error) => console.warn("HostPulse:", error.message));
+refreshHosts();
+setInterval(refreshHosts, 30_000);
 live.start();
 route();

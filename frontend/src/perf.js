@@ -6,8 +6,8 @@ const MAX_SAMPLES = 100_000;
 export const perf = { enabled: false, latencies: [], arrivals: [], waits: [] };
 
 /**
- * A points frame arrived: how long since the hub received it (its `received` field, epoch ms,
- * when the hub sends one; else the newest point's timestamp)? The hub's and the socket's share.
+ * A points frame arrived: how long since the hub received its batch (the frame's `received_at`,
+ * epoch ms; else the newest point's timestamp)? The hub's and the socket's share.
  */
 export function recordArrival(frame) {
   if (!perf.enabled || perf.arrivals.length >= MAX_SAMPLES) return;
@@ -16,7 +16,7 @@ export function recordArrival(frame) {
     const p = s.points;
     if (p && p.length) newest = Math.max(newest, p[p.length - 1][0]);
   }
-  const origin = typeof frame.received === "number" ? frame.received : newest;
+  const origin = typeof frame.received_at === "number" ? frame.received_at : newest;
   if (origin) perf.arrivals.push(Date.now() - origin);
 }
 
@@ -30,7 +30,7 @@ export function recordDraw(sinceTs, queuedAt) {
 
 /** The moment a streamed series' latency counts from (see recordArrival). */
 export function originOf(frame, series) {
-  if (typeof frame.received === "number") return frame.received;
+  if (typeof frame.received_at === "number") return frame.received_at;
   const p = series.points;
   return p && p.length ? p[p.length - 1][0] : 0;
 }

@@ -220,3 +220,66 @@ def test_names_and_labels_with_markup_render_as_text(dashboard: Dashboard, feede
     assert dashboard.page.locator("#view img, #view b, #view i").count() == 0
     assert dashboard.evaluate("() => window.pwned") is None
     assert dashboard.errors == []
+
+
+def test_new_series_of_a_charted_metric_joins_its_chart(
+    dashboard: Dashboard, feeder: Feeder
+) -> None:
+    ts = [now_ms()]
+    feeder.post(HOST, [series("disk.percent", ts, [40.0], "%", {"mount": "/"})])
+    dashboard.open(f"#/host/{HOST}")
+    key = f"host:{HOST}:disk.percent"
+    labels = "(k) => { const c = window.hostpulse.charts.get(k); return c && c.entries.map(e => e.label) }"
+    dashboard.wait(labels, key)
+    assert dashboard.evaluate(labels, key) == ["mount=/"]
+    for _ in range(40):  # a disk is mounted while the page is open
+        feeder.post(HOST, [series("disk.percent", [now_ms()], [70.0], "%", {"mount": "/data"})])
+        try:
+            dashboard.wait(f"(k) => ({labels})(k).length === 2", key, timeout=500)
+            break
+        except PlaywrightTimeout:
+            pass
+    assert dashboard.evaluate(labels, key) == ["/", "/data"]
+    assert dashboard.errors == []
+
+
+def chart_centre(dashboard: Dashboard, key: str) -> dict[str, float]:
+    box = dashboard.evaluate(
+        """(k) => { const c = window.hostpulse.charts.get(k).chart; const a = c.chartArea;
+                    const r = c.canvas.getBoundingClientRect();
+                    return {x: r.left + (a.left + a.right) / 2, y: r.top + (a.top + a.bottom) / 2} }""",
+        key,
+    )
+    return {"x": float(box["x"]), "y": float(box["y"])}
+
+
+def test_zoom_pauses_live_and_moves_every_chart(dashboard: Dashboard, feeder: Feeder) -> None:
+    open_host(dashboard, feeder)
+    before = dashboard.evaluate("(k) => window.hostpulse.charts.get(k).chart.scales.x.min", CPU_KEY)
+    centre = chart_centre(dashboard, CPU_KEY)
+    dashboard.page.mouse.move(centre["x"], centre["y"])
+    dashboard.page.keyboard.down("Control")  # the wheel zooms only with ctrl, so pages still scroll
+    dashboard.page.mouse.wheel(0, -400)
+    dashboard.page.keyboard.up("Control")
+    dashboard.page.locator('.toolbar[data-paused="true"]').wait_for()
+    windows = dashboard.wait(
+        """([k, before]) => { const all = [...window.hostpulse.charts.values()].filter(c => c.key.startsWith('host:'));
+                 const c = window.hostpulse.charts.get(k);
+                 return c.min > before && all.every(o => o.min === c.min && o.max === c.max) && all.length }""",
+        [CPU_KEY, before],
+    )
+    assert windows >= 5
+    assert dashboard.page.get_by_role("button", name="Resume").is_visible()
+    assert dashboard.errors == []
+
+
+def test_crosshair_is_shared_across_charts(dashboard: Dashboard, feeder: Feeder) -> None:
+    open_host(dashboard, feeder)
+    centre = chart_centre(dashboard, CPU_KEY)
+    dashboard.page.mouse.move(centre["x"], centre["y"])
+    moment = dashboard.wait("(k) => window.hostpulse.charts.get(k).chart.$crosshair", CPU_KEY)
+    other = dashboard.evaluate(
+        "() => window.hostpulse.charts.get('host:web-1:mem.percent').chart.$crosshair"
+    )
+    assert other == moment
+    assert dashboard.errors == []

@@ -35,6 +35,7 @@ export function mountHost(view, { live, hosts, params, navigate }) {
   const buffers = new Map(); // series id -> SeriesBuffer
   const chartsOf = new Map(); // series id -> [TimeChart]
   const charts = [];
+  const chartById = new Map();
   let replanTimer = 0;
   let historyTimer = 0;
   let destroyed = false;
@@ -68,6 +69,20 @@ export function mountHost(view, { live, hosts, params, navigate }) {
     setText(labels, formatLabels(host.labels));
   }
 
+  function entriesFor(spec, chart) {
+    return spec.entries.map((e, i) => {
+      let buffer = buffers.get(e.series.id);
+      if (!buffer) {
+        buffer = new SeriesBuffer(e.series);
+        buffers.set(e.series.id, buffer);
+      }
+      if (!chartsOf.has(e.series.id)) chartsOf.set(e.series.id, []);
+      if (!chartsOf.get(e.series.id).includes(chart)) chartsOf.get(e.series.id).push(chart);
+      const color = spec.entries.length === 1 ? colorFor(e.series.metric) : colorFor("", i);
+      return { buffer, label: e.label, unit: e.series.unit || "", color };
+    });
+  }
+
   function buildCharts(seriesList) {
     const known = new Set(buffers.keys());
     const plan = planCharts(seriesList);
@@ -81,7 +96,13 @@ export function mountHost(view, { live, hosts, params, navigate }) {
       const grid = section.querySelector(".chart-grid");
       for (const spec of group.charts) {
         if (spec.entries.every((e) => known.has(e.series.id))) continue;
-        if (spec.entries.some((e) => known.has(e.series.id))) continue; // a new label set of a charted metric waits for a reload
+        const existing = chartById.get(spec.id);
+        if (existing) {
+          // A new label set of a charted metric (a disk mounted, an interface up) joins its chart.
+          existing.setSeries(entriesFor(spec, existing));
+          markDirty(existing);
+          continue;
+        }
         const box = h("div", { class: "chart-box", dataset: { chart: spec.id, metrics: spec.metrics.join(" ") } });
         const card = h("article", { class: "chart-card", dataset: { chart: spec.id } },
           h("h3", {}, spec.title, spec.hidden ? h("small", {}, ` (+${spec.hidden} more series)`) : null),
@@ -99,17 +120,8 @@ export function mountHost(view, { live, hosts, params, navigate }) {
         });
         chart.live = isLive();
         chart.setWindow(range.from, range.to);
-        chart.setSeries(spec.entries.map((e, i) => {
-          let buffer = buffers.get(e.series.id);
-          if (!buffer) {
-            buffer = new SeriesBuffer(e.series);
-            buffers.set(e.series.id, buffer);
-          }
-          if (!chartsOf.has(e.series.id)) chartsOf.set(e.series.id, []);
-          chartsOf.get(e.series.id).push(chart);
-          const color = spec.entries.length === 1 ? colorFor(e.series.metric) : colorFor("", i);
-          return { buffer, label: e.label, unit: e.series.unit || "", color };
-        }));
+        chart.setSeries(entriesFor(spec, chart));
+        chartById.set(spec.id, chart);
         track(chart);
         charts.push(chart);
         markDirty(chart);

@@ -51,8 +51,9 @@ function chartFor(id, title, series, labelOf) {
   const units = [...new Set(series.map((s) => s.unit || ""))].slice(0, MAX_AXES);
   const kept = series.filter((s) => units.includes(s.unit || "")).sort(byLabels);
   const metrics = [...new Set(kept.map((s) => s.metric))];
-  const single = metrics.length === 1 ? metrics[0] : null;
-  const thresholds = units.length === 1 && single ? thresholdsFor(single, units[0]) : null;
+  // Thresholds apply when every metric on the chart has the same ones (mem.percent, swap.percent).
+  const levels = units.length === 1 ? metrics.map((m) => JSON.stringify(thresholdsFor(m, units[0]))) : [];
+  const thresholds = levels.length && new Set(levels).size === 1 ? JSON.parse(levels[0]) : null;
   return {
     id,
     title,
