@@ -40,7 +40,8 @@ async def fold_series(series_id: int, horizon: int, window_ms: int, raw_cutoff: 
     written."""
     conn = connection()
     dialect = conn.capabilities.dialect
-    blocks = await conn.execute_query_dict(
+    # execute_query, not _dict: rows by position, no dict per block (a day is 43,200 blocks).
+    _, blocks = await conn.execute_query(
         placeholders(
             dialect,
             'SELECT id, ts, "values" FROM raw_blocks WHERE series_id = ? AND t_max < ? ORDER BY id',
@@ -49,13 +50,14 @@ async def fold_series(series_id: int, horizon: int, window_ms: int, raw_cutoff: 
     )
     if not blocks:
         return Folded(series_id, [], 0)
+    # One join and one frombuffer per column rather than two numpy calls per block.
     ts, values = codec.sort_points(
-        np.concatenate([np.frombuffer(b["ts"], dtype="<i8") for b in blocks]),
-        np.concatenate([np.frombuffer(b["values"], dtype="<f8") for b in blocks]),
+        np.frombuffer(b"".join(b[1] for b in blocks), dtype="<i8"),
+        np.frombuffer(b"".join(b[2] for b in blocks), dtype="<f8"),
     )
     window_of = ts // window_ms * window_ms
     windows = np.unique(window_of).tolist()
-    folded = Folded(series_id, [int(b["id"]) for b in blocks], int(ts.size), windows)
+    folded = Folded(series_id, [int(b[0]) for b in blocks], int(ts.size), windows)
     old_chunks, old_minutes, old_hours = await _existing(series_id, windows, window_ms)
     flagged = await _anomaly_times(series_id, windows[0], windows[-1] + window_ms)
     for window in windows:
