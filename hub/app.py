@@ -10,6 +10,7 @@ from quart_schema import QuartSchema, RequestSchemaValidationError
 from quart_schema.openapi import Info
 from werkzeug.exceptions import HTTPException
 
+from hub.anomaly import AnomalyEngine
 from hub.api import ingest, read, stream
 from hub.bus import LocalBus
 from hub.errors import HubError, error_body
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         settings=settings,
         writer=Writer(settings.write_queue_batches),
         bus=_live_bus(settings),
+        anomaly=AnomalyEngine(settings.anomaly),
         rate_limit=TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst),
     )
     # Compaction and retention of the storage tiers (hub.storage.compactor).

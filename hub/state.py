@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from quart import current_app
 
+from hub.anomaly import AnomalyEngine
 from hub.bus import LocalBus
 from hub.security import TokenBucket
 from hub.settings import Settings
@@ -18,6 +19,7 @@ class HubState:
     settings: Settings
     writer: Writer
     bus: LocalBus
+    anomaly: AnomalyEngine
     registry: SeriesRegistry = field(default_factory=SeriesRegistry)
     ws_clients: int = 0
     rate_limit: TokenBucket = field(default_factory=lambda: TokenBucket(0, 0))

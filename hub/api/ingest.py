@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from itertools import chain
+from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
 from quart import Blueprint, g, request
 from quart_schema import RequestSchemaValidationError, document_request, validate_response
 
+from hub.anomaly import BatchResult
 from hub.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized, UnsupportedMediaType
 from hub.state import HubState, hub_state
 from hub.storage.models import Host
@@ -75,6 +77,14 @@ async def ingest() -> IngestResult:
         SeriesBlock(info.id, ts_all[lo:hi], values_all[lo:hi])
         for info, lo, hi in zip(infos, offsets[:-1], offsets[1:], strict=True)
     ]
+    # Scored before the commit so that flagged points are stored in the batch's own transaction.
+    scores = state.anomaly.detect(
+        [info.id for info in infos],
+        [b.ts for b in blocks],
+        [b.values for b in blocks],
+        [info.metric for info in infos],
+    )
+    flagged = _flagged(infos, scores, ts_all, values_all)
     batch = PendingBatch(
         host_id=host.id,
         batch_id=data.batch_id,
@@ -82,10 +92,18 @@ async def ingest() -> IngestResult:
         blocks=blocks,
         samples=int(ts_all.size),
         received_at=received,
+        anomalies=[
+            (a["series_id"], a["ts"], a["value"], a["score"], a["low"], a["high"], a["detector"])
+            for a in flagged
+        ],
     )
     duplicate = await state.writer.submit(batch)
     if not duplicate and state.bus.has_subscribers:
-        state.bus.publish(_points_frame(host.name, received, infos, data))
+        state.bus.publish(_points_frame(host.name, received, infos, blocks, scores))
+        for anomaly in flagged:
+            state.bus.publish(
+                {"type": "anomaly", "host": host.name, "received_at": received, **anomaly}
+            )
     return IngestResult(
         batch_id=data.batch_id, accepted=0 if duplicate else batch.samples, duplicate=duplicate
     )
@@ -147,14 +165,43 @@ def _check_clock(state: HubState, ts: np.ndarray, received: int) -> None:
 
 
 def _points_frame(
-    host: str, received: int, infos: list[SeriesInfo], data: IngestBatch
+    host: str,
+    received: int,
+    infos: list[SeriesInfo],
+    blocks: list[SeriesBlock],
+    scores: BatchResult,
 ) -> dict[str, object]:
+    """Points as ``[ts, value, score, low, high, anomaly]``: the dashboard paints the expected band
+    and the flagged points from the frame itself."""
     return {
         "type": "points",
         "host": host,
         "received_at": received,
         "series": [
-            {**info.as_json(), "points": [[t, v] for t, v in zip(s.ts, s.values, strict=True)]}
-            for info, s in zip(infos, data.series, strict=True)
+            {**info.as_json(), "points": scores.points(i, block.ts, block.values)}
+            for i, (info, block) in enumerate(zip(infos, blocks, strict=True))
         ],
     }
+
+
+def _flagged(
+    infos: list[SeriesInfo], scores: BatchResult, ts: np.ndarray, values: np.ndarray
+) -> list[dict[str, Any]]:
+    """The flagged points of the batch, as stored and as streamed in ``anomaly`` frames."""
+    where = np.flatnonzero(scores.flag)
+    series_index = np.searchsorted(scores.offsets, where, side="right") - 1
+    return [
+        {
+            "series_id": infos[s].id,
+            "metric": infos[s].metric,
+            "labels": infos[s].labels,
+            "unit": infos[s].unit,
+            "ts": int(ts[p]),
+            "value": float(values[p]),
+            "score": float(scores.score[p]),
+            "low": float(scores.low[p]),
+            "high": float(scores.high[p]),
+            "detector": scores.detector[s],
+        }
+        for s, p in zip(series_index.tolist(), where.tolist(), strict=True)
+    ]

@@ -11,7 +11,7 @@ from quart_schema import validate_querystring
 from hub.errors import BadRequest, HubError
 from hub.state import hub_state
 from hub.storage.history import read_history
-from hub.storage.models import Host, Series
+from hub.storage.models import Anomaly, Host, Series
 from hub.tokens import now_ms
 
 blueprint = Blueprint("read", __name__, url_prefix="/api/v1")
@@ -96,3 +96,46 @@ async def series_points(series_id: int, query_args: PointsQuery) -> dict[str, ob
 
 def _series_json(s: Series) -> dict[str, object]:
     return {"id": s.id, "host": s.host.name, "metric": s.metric, "labels": s.labels, "unit": s.unit}
+
+
+class AnomaliesQuery(BaseModel):
+    host: str | None = None
+    start: int | None = Field(
+        None, alias="from", description="epoch ms; default: `to` minus 24 hours"
+    )
+    end: int | None = Field(None, alias="to", description="epoch ms; default: now")
+    limit: int = Field(1000, ge=1, le=10_000)
+
+
+@blueprint.get("/anomalies")
+@validate_querystring(AnomaliesQuery)
+async def list_anomalies(query_args: AnomaliesQuery) -> dict[str, object]:
+    """Flagged points between ``from`` and ``to``, newest first, with the band the detector expected."""
+    end = now_ms() if query_args.end is None else query_args.end
+    start = end - 86_400_000 if query_args.start is None else query_args.start
+    rows = (
+        Anomaly.filter(ts__gte=start, ts__lte=end)
+        .select_related("series__host")
+        .order_by("-ts", "-id")
+        .limit(query_args.limit)
+    )
+    if query_args.host:
+        rows = rows.filter(series__host__name=query_args.host)
+    return {
+        "anomalies": [
+            {
+                "series_id": a.series.id,
+                "host": a.series.host.name,
+                "metric": a.series.metric,
+                "labels": a.series.labels,
+                "unit": a.series.unit,
+                "ts": a.ts,
+                "value": a.value,
+                "score": a.score,
+                "low": a.expected_low,
+                "high": a.expected_high,
+                "detector": a.detector,
+            }
+            for a in await rows
+        ]
+    }

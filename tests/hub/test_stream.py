@@ -41,9 +41,12 @@ async def test_points_frame_names_host_and_series(live_hub: LiveHub) -> None:
     frame = json.loads(await asyncio.wait_for(ws.recv(), 5))
     await ws.close()
     assert frame["type"] == "points" and frame["host"] == "web-1"
-    assert [(s["metric"], s["labels"], s["unit"], s["points"]) for s in frame["series"]] == [
-        ("cpu.percent", {"cpu": "total"}, "%", [[start, 42.0]])
+    assert [(s["metric"], s["labels"], s["unit"]) for s in frame["series"]] == [
+        ("cpu.percent", {"cpu": "total"}, "%")
     ]
+    # [ts, value, score, low, high, anomaly]: a first sample is never an anomaly (cold start).
+    [point] = frame["series"][0]["points"]
+    assert point[:2] == [start, 42.0] and point[2] == 0.0 and point[5] is False
     assert isinstance(frame["series"][0]["id"], int)
 
 
