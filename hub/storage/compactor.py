@@ -78,6 +78,7 @@ class Compactor:
         self.stats = CompactorStats()
         self._task: asyncio.Task[None] | None = None
         self._keys_pruned_at = -KEY_PRUNE_EVERY_MS
+        self._started = time.time()
 
     def start(self) -> None:
         if self.settings.compact_interval_s > 0:
@@ -99,6 +100,12 @@ class Compactor:
             except Exception:  # the database said no this time; the next run retries
                 log.exception("compaction failed")
             await asyncio.sleep(self.settings.compact_interval_s)
+
+    def lag_seconds(self, now: float | None = None) -> float:
+        """Seconds since the last successful run ended (since start before the first): the
+        compaction lag /metrics can expose."""
+        now = time.time() if now is None else now
+        return max(0.0, now - (self.stats.last_success or self._started))
 
     def horizon(self, now_ms: int) -> int:
         """Everything before this epoch ms lies in closed windows."""

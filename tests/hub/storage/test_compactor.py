@@ -76,6 +76,7 @@ async def test_a_second_run_changes_nothing(db: str) -> None:
     compactor = Compactor(SETTINGS)
     await compactor.run_once(T0 + 3 * HOUR)
     before = {t: await rows(t) for t in ("chunks", "rollups_1m", "rollups_1h", "raw_blocks")}
+    assert compactor.stats.runs == 1 and compactor.lag_seconds(compactor.stats.last_success + 5) == 5
     report = await compactor.run_once(T0 + 3 * HOUR)
     assert report is not None and report.chunks == 0 and report.blocks == 0
     assert {t: await rows(t) for t in before} == before
