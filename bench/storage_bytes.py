@@ -1,6 +1,6 @@
 """Database bytes per sample for a day of one host's 1 s metrics, after compaction.
 
-    .venv/bin/python bench/storage_bytes.py [--hours 24] [--batch-seconds 2] [--db sqlite://PATH]
+    .venv/bin/python bench/storage_bytes.py [--hours 24] [--batch-seconds 2] [--postgres]
 
 Ingests a simulated day (bench/storage_day.py, ~77 series) through the storage layer the way the
 hub does — hosts, series registry, the group-commit Writer, one batch per ``--batch-seconds`` like
@@ -17,8 +17,10 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
+import asyncpg
 import numpy as np
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
@@ -34,6 +36,7 @@ from hub.storage.registry import SeriesRegistry
 from hub.storage.writer import PendingBatch, SeriesBlock, Writer
 from hub.tokens import ensure_host
 
+PG_ADMIN = "postgres://root@127.0.0.1:5432/test"
 T0 = 1_764_028_800_000  # a UTC midnight: the day is 12 whole 2-hour windows
 
 
@@ -64,8 +67,16 @@ async def ingest(hours: float, batch_seconds: int) -> int:
     return seconds * len(day)
 
 
-async def table_bytes() -> dict[str, int]:
-    """Bytes per table and index from SQLite's dbstat, when the library has it."""
+async def table_bytes(pg: bool) -> dict[str, tuple[int, int]]:
+    """Bytes (and unused bytes) per table and index: SQLite's dbstat when the library has it;
+    on PostgreSQL pg_total_relation_size (heap, TOAST and indexes) per table."""
+    if pg:
+        rows = await connection().execute_query_dict(
+            "SELECT c.relname AS name, pg_total_relation_size(c.oid) AS bytes FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' "
+            "AND c.relkind = 'r' ORDER BY bytes DESC"
+        )
+        return {r["name"]: (int(r["bytes"]), 0) for r in rows}
     try:
         rows = await connection().execute_query_dict(
             "SELECT name, SUM(pgsize) AS bytes, SUM(unused) AS unused FROM dbstat "
@@ -76,47 +87,71 @@ async def table_bytes() -> dict[str, int]:
     return {r["name"]: (int(r["bytes"]), int(r["unused"])) for r in rows}
 
 
+async def vacuum(pg: bool) -> None:
+    if pg:
+        await connection().execute_script("VACUUM FULL")
+    else:
+        await connection().execute_script("VACUUM")
+        await connection().execute_script("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+async def admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--hours", type=float, default=24)
     parser.add_argument("--batch-seconds", type=int, default=2)
-    parser.add_argument("--db", help="sqlite://PATH (default: a temp file)")
-    parser.add_argument("--page-size", type=int, help="SQLite page size of the new database")
+    parser.add_argument("--postgres", action="store_true",
+                        help=f"measure a fresh database on {PG_ADMIN.rsplit('/', 1)[0]} instead of SQLite")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="hp-bytes-")
-    path = Path(args.db.removeprefix("sqlite://")) if args.db else Path(workdir) / "day.sqlite3"
-    url = f"sqlite://{path}" + (f"?page_size={args.page_size}" if args.page_size else "")
-    await open_database(url)
-    started = time.perf_counter()
-    samples = await ingest(args.hours, args.batch_seconds)
-    ingest_s = time.perf_counter() - started
-    await connection().execute_script("VACUUM")
-    raw_bytes = path.stat().st_size
-    raw_tables = await table_bytes()
-    settings = Settings(db=url)
-    started = time.perf_counter()
-    report = await Compactor(settings).run_once(T0 + int(args.hours * 3_600_000) + 3 * 3_600_000)
-    compact_s = time.perf_counter() - started
-    await connection().execute_script("VACUUM")
-    await connection().execute_script("PRAGMA wal_checkpoint(TRUNCATE)")
-    tables = await table_bytes()
-    await close_database()
-    size = path.stat().st_size
-    if not args.db:
+    path = Path(workdir) / "day.sqlite3"
+    pg_name = f"hp_bytes_{uuid.uuid4().hex[:10]}"
+    if args.postgres:
+        await admin(f'CREATE DATABASE "{pg_name}"')
+        url = f"{PG_ADMIN.rsplit('/', 1)[0]}/{pg_name}"
+    else:
+        url = f"sqlite://{path}"
+    try:
+        await open_database(url)
+        started = time.perf_counter()
+        samples = await ingest(args.hours, args.batch_seconds)
+        ingest_s = time.perf_counter() - started
+        await vacuum(args.postgres)
+        raw_tables = await table_bytes(args.postgres)
+        raw_bytes = sum(b for b, _ in raw_tables.values()) if args.postgres else path.stat().st_size
+        started = time.perf_counter()
+        report = await Compactor(Settings(db=url)).run_once(
+            T0 + int(args.hours * 3_600_000) + 3 * 3_600_000
+        )
+        compact_s = time.perf_counter() - started
+        await vacuum(args.postgres)
+        tables = await table_bytes(args.postgres)
+        await close_database()
+        size = sum(b for b, _ in tables.values()) if args.postgres else path.stat().st_size
+    finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        if args.postgres:
+            await admin(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+    backend = "PostgreSQL (sum of pg_total_relation_size)" if args.postgres else "SQLite file"
     print(f"{samples:,} samples ({args.hours:g} h x {samples // int(args.hours * 3600)} series), "
-          f"one batch per {args.batch_seconds} s; ingest {ingest_s:.1f} s, compaction {compact_s:.1f} s "
-          f"({report.chunks if report else 0} chunks)")
+          f"one batch per {args.batch_seconds} s, {backend}; ingest {ingest_s:.1f} s, "
+          f"compaction {compact_s:.1f} s ({report.chunks if report else 0} chunks)")
     print(f"{'storage':44} {'bytes':>12} {'B/sample':>9}")
     print(f"{'row per sample (STACK-NOTES, measured)':44} {'':>12} {41.0:9.2f}")
     print(f"{'raw blocks, before compaction (VACUUMed)':44} {raw_bytes:12,} {raw_bytes / samples:9.3f}")
     print(f"{'after compaction + VACUUM (the figure)':44} {size:12,} {size / samples:9.3f}")
-    if tables:
-        print("\nafter compaction, by table/index (dbstat):")
-        for name, (nbytes, unused) in tables.items():
-            print(f"  {name:42} {nbytes:12,} {nbytes / samples:9.3f}  ({unused / max(nbytes, 1):.0%} unused)")
-    if raw_tables:
-        print(f"  (before: raw_blocks {raw_tables.get('raw_blocks', (0, 0))[0] / samples:.3f} B/sample)")
+    print("\nafter compaction, by table" + ("" if args.postgres else "/index (dbstat)") + ":")
+    for name, (nbytes, unused) in tables.items():
+        if nbytes >= 50_000:
+            share = f"  ({unused / nbytes:.0%} unused)" if not args.postgres else ""
+            print(f"  {name:42} {nbytes:12,} {nbytes / samples:9.3f}{share}")
 
 
 if __name__ == "__main__":
