@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from hub.anomaly import AnomalyEngine
 from hub.api import ingest, read, stream
 from hub.bus import LocalBus
+from hub.detector_state import DetectorStateStore
 from hub.errors import HubError, error_body
 from hub.gzip_body import GzipRequestMiddleware
 from hub.metrics import render_metrics
@@ -41,11 +42,13 @@ def create_app(settings: Settings | None = None) -> Quart:
         redoc_ui_path=None,
         scalar_ui_path=None,
     )
+    engine = AnomalyEngine(settings.anomaly)
     app.extensions["hostpulse"] = HubState(
         settings=settings,
         writer=Writer(settings.write_queue_batches),
         bus=_live_bus(settings),
-        anomaly=AnomalyEngine(settings.anomaly),
+        anomaly=engine,
+        detector_state=DetectorStateStore(engine, settings.detector_save_s),
         rate_limit=TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst),
     )
     # Compaction and retention of the storage tiers (hub.storage.compactor).
@@ -61,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         state = hub_state()
         await open_database(settings.db)
         state.writer.start()
+        state.detector_state.start()
         compactor.start()
         await state.bus.start()
 
@@ -69,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         state = hub_state()
         await compactor.stop()
         await state.writer.stop()
+        await state.detector_state.stop()
         await state.bus.stop()
         await close_database()
 

@@ -52,6 +52,8 @@ class Settings:
     #: TLS: PEM certificate and key files; both set means the hub serves HTTPS only.
     certfile: str | None = None
     keyfile: str | None = None
+    #: Seconds between saves of the anomaly detectors' state to the database.
+    detector_save_s: float = 60.0
     anomaly: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

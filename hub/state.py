@@ -8,6 +8,7 @@ from quart import current_app
 
 from hub.anomaly import AnomalyEngine
 from hub.bus import LocalBus
+from hub.detector_state import DetectorStateStore
 from hub.security import TokenBucket
 from hub.settings import Settings
 from hub.storage.registry import SeriesRegistry
@@ -20,6 +21,7 @@ class HubState:
     writer: Writer
     bus: LocalBus
     anomaly: AnomalyEngine
+    detector_state: DetectorStateStore
     registry: SeriesRegistry = field(default_factory=SeriesRegistry)
     ws_clients: int = 0
     rate_limit: TokenBucket = field(default_factory=lambda: TokenBucket(0, 0))

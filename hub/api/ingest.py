@@ -78,6 +78,7 @@ async def ingest() -> IngestResult:
         for info, lo, hi in zip(infos, offsets[:-1], offsets[1:], strict=True)
     ]
     # Scored before the commit so that flagged points are stored in the batch's own transaction.
+    await state.detector_state.prepare([info.id for info in infos])
     scores = state.anomaly.detect(
         [info.id for info in infos],
         [b.ts for b in blocks],

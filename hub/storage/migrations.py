@@ -150,8 +150,10 @@ STEPS += (
                 "received_at" BIGINT NOT NULL,
                 "samples" INT NOT NULL,
                 PRIMARY KEY ("host_id", "batch_id")) {without_rowid}""",
-            ('INSERT INTO "ingested_batches_v3" ("host_id", "batch_id", "received_at", "samples") '
-            'SELECT "host_id", "batch_id", "received_at", "samples" FROM "ingested_batches"'),
+            (
+                'INSERT INTO "ingested_batches_v3" ("host_id", "batch_id", "received_at", "samples") '
+                'SELECT "host_id", "batch_id", "received_at", "samples" FROM "ingested_batches"'
+            ),
             'DROP TABLE "ingested_batches"',
             'ALTER TABLE "ingested_batches_v3" RENAME TO "ingested_batches"',
         ),
@@ -174,6 +176,19 @@ STEPS += (
                 "series_id" INT NOT NULL REFERENCES "series" ("id") ON DELETE CASCADE)""",
             'CREATE INDEX "idx_anomalies_series_ts" ON "anomalies" ("series_id", "ts")',
             'CREATE INDEX "idx_anomalies_ts" ON "anomalies" ("ts")',
+        ),
+    ),
+)
+
+STEPS += (
+    Step(
+        5,
+        "detector state snapshots",
+        (
+            """CREATE TABLE "detector_state" (
+                "series_id" INT NOT NULL PRIMARY KEY REFERENCES "series" ("id") ON DELETE CASCADE,
+                "state" {blob} NOT NULL,
+                "updated_at" BIGINT NOT NULL)""",
         ),
     ),
 )

@@ -21,7 +21,9 @@ class Host(Model):
 
 class AgentToken(Model):
     id = fields.IntField(primary_key=True)
-    host: fields.ForeignKeyRelation[Host] = fields.ForeignKeyField("models.Host", related_name="tokens", on_delete=fields.CASCADE)
+    host: fields.ForeignKeyRelation[Host] = fields.ForeignKeyField(
+        "models.Host", related_name="tokens", on_delete=fields.CASCADE
+    )
     #: sha256 of the token: tokens are 256-bit random, so a fast hash is enough and lookups stay O(1).
     token_hash = fields.CharField(max_length=64, unique=True)
     created_at = fields.BigIntField()
@@ -33,7 +35,9 @@ class AgentToken(Model):
 
 class Series(Model):
     id = fields.IntField(primary_key=True)
-    host: fields.ForeignKeyRelation[Host] = fields.ForeignKeyField("models.Host", related_name="series", on_delete=fields.CASCADE)
+    host: fields.ForeignKeyRelation[Host] = fields.ForeignKeyField(
+        "models.Host", related_name="series", on_delete=fields.CASCADE
+    )
     metric = fields.CharField(max_length=200)
     labels: fields.JSONField[dict[str, str]] = fields.JSONField(default=dict)
     #: Canonical JSON of the labels (sorted keys): what makes a series unique with host and metric.
@@ -73,7 +77,9 @@ class IngestedBatch(Model):
     3): no surrogate id, no second index. Tortoise has no composite keys, so the model names
     batch_id its pk; only hub.storage.writer writes this table, in SQL."""
 
-    host: fields.ForeignKeyRelation[Host] = fields.ForeignKeyField("models.Host", related_name="batches", on_delete=fields.CASCADE)
+    host: fields.ForeignKeyRelation[Host] = fields.ForeignKeyField(
+        "models.Host", related_name="batches", on_delete=fields.CASCADE
+    )
     batch_id = fields.CharField(max_length=64, primary_key=True)
     received_at = fields.BigIntField()
     samples = fields.IntField()
@@ -160,6 +166,20 @@ class Anomaly(Model):
     class Meta:
         table = "anomalies"
         indexes = (("series_id", "ts"), ("ts",))
+
+
+class DetectorState(Model):
+    """A series' anomaly-detector state, saved now and then, so that a restarted hub, or the hub
+    a host moves to, resumes instead of learning from scratch (hub.detector_state)."""
+
+    series: fields.OneToOneRelation[Series] = fields.OneToOneField(
+        "models.Series", related_name="detector_state", on_delete=fields.CASCADE, primary_key=True
+    )
+    state = fields.BinaryField()
+    updated_at = fields.BigIntField()
+
+    class Meta:
+        table = "detector_state"
 
 
 class SchemaVersion(Model):
