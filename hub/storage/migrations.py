@@ -206,7 +206,9 @@ async def migrate(conn: BaseDBAsyncClient) -> list[int]:
     async with in_transaction(conn.connection_name) as tx:
         if dialect == "postgres":
             await tx.execute_query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK])
-        await tx.execute_script(
+        # execute_query, never execute_script: sqlite3's executescript COMMITs first, which
+        # would let half a step land.
+        await tx.execute_query(
             'CREATE TABLE IF NOT EXISTS "schema_version" ("version" INT NOT NULL PRIMARY KEY, '
             '"name" VARCHAR(200) NOT NULL, "applied_at" BIGINT NOT NULL)'
         )
@@ -227,7 +229,7 @@ async def migrate(conn: BaseDBAsyncClient) -> list[int]:
                 continue
             log.info("migrating database to schema version %d: %s", step.version, step.name)
             for statement in step.statements:
-                await tx.execute_script(statement.format(**_TYPES[dialect]))
+                await tx.execute_query(statement.format(**_TYPES[dialect]))
             await _record(tx, dialect, step)
             done.append(step.version)
     return done
