@@ -27,6 +27,7 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
+import sqlite3
 import sys
 import tempfile
 import time
@@ -172,24 +173,84 @@ SAMPLE_TABLES = (
 )
 
 
-async def compacted_bytes(pg_url: str, name: str) -> dict[str, Any]:
-    """Compact every window with the hub's own compactor (the open one too: the hubs are stopped),
-    VACUUM FULL, and weigh every table that grows with samples, indexes and TOAST included."""
-    import asyncpg
-
+async def compact_all(db_url: str) -> tuple[float, int]:
+    """Fold every window with the hub's own compactor, the open one too (the hubs are stopped)."""
     from hub.settings import Settings
     from hub.storage.compactor import Compactor
     from hub.storage.database import close_database, open_database
 
-    await open_database(pg_url)
+    await open_database(db_url)
     try:
-        compactor = Compactor(Settings(db=pg_url))
+        compactor = Compactor(Settings(db=db_url))
         now = int(time.time() * 1000)
         started = time.perf_counter()
         report = await compactor.compact(now + compactor.window_ms, now)
-        seconds = time.perf_counter() - started
+        return time.perf_counter() - started, report.chunks
     finally:
         await close_database()
+
+
+def sqlite_compacted_bytes(path: Path) -> dict[str, Any]:
+    """After compaction: VACUUM, then the pages of every table that grows with samples and of
+    its indexes (SQLite's dbstat)."""
+    seconds, chunks = asyncio.run(compact_all(f"sqlite://{path}"))
+    with sqlite3.connect(path) as db:
+        db.execute("VACUUM")
+        owner = dict(db.execute("SELECT name, tbl_name FROM sqlite_master"))
+        sizes = dict.fromkeys(SAMPLE_TABLES, 0)
+        for name, pages in db.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name"):
+            table = owner.get(name, name)
+            if table in sizes:
+                sizes[table] += int(pages)
+        samples = db.execute(
+            "SELECT (SELECT COALESCE(SUM(count), 0) FROM chunks)"
+            " + (SELECT COALESCE(SUM(count), 0) FROM raw_blocks)"
+        ).fetchone()[0]
+    return {
+        "compaction_s": round(seconds, 1),
+        "chunks_written": chunks,
+        "samples": int(samples),
+        "table_bytes": sizes,
+        "bytes_per_sample": round(sum(sizes.values()) / max(samples, 1), 2),
+    }
+
+
+def sqlite_counts(path: Path, host_prefix: str) -> dict[str, int]:
+    with sqlite3.connect(path) as db:
+        samples = 0
+        for table in ("raw_blocks", "chunks"):
+            samples += db.execute(
+                f"SELECT COALESCE(SUM(t.count), 0) FROM {table} t "
+                "JOIN series s ON s.id = t.series_id JOIN hosts h ON h.id = s.host_id "
+                "WHERE h.name LIKE ?",
+                (f"{host_prefix}-%",),
+            ).fetchone()[0]
+        n, distinct = db.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT b.host_id || '/' || b.batch_id) "
+            "FROM ingested_batches b JOIN hosts h ON h.id = b.host_id WHERE h.name LIKE ?",
+            (f"{host_prefix}-%",),
+        ).fetchone()
+        raw_samples = db.execute("SELECT COALESCE(SUM(count), 0) FROM raw_blocks").fetchone()[0]
+        raw_bytes = db.execute(
+            "SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name IN "
+            "(SELECT name FROM sqlite_master WHERE tbl_name = 'raw_blocks')"
+        ).fetchone()[0]
+    return {
+        "samples": int(samples),
+        "batches": int(n),
+        "distinct_batches": int(distinct),
+        "database_bytes": path.stat().st_size,
+        "raw_blocks_bytes": int(raw_bytes),
+        "raw_blocks_samples": int(raw_samples),
+    }
+
+
+async def compacted_bytes(pg_url: str, name: str) -> dict[str, Any]:
+    """After compaction: VACUUM FULL, and the size of every table that grows with samples,
+    indexes and TOAST included."""
+    import asyncpg
+
+    seconds, chunks = await compact_all(pg_url)
     db = await asyncpg.connect(f"postgresql://root@127.0.0.1:5432/{name}")
     try:
         tables = {r["tablename"] for r in await db.fetch("SELECT tablename FROM pg_tables")}
@@ -209,7 +270,7 @@ async def compacted_bytes(pg_url: str, name: str) -> dict[str, Any]:
         await db.close()
     return {
         "compaction_s": round(seconds, 1),
-        "chunks_written": report.chunks,
+        "chunks_written": chunks,
         "samples": samples,
         "table_bytes": sizes,
         "bytes_per_sample": round(sum(sizes.values()) / max(samples, 1), 2),
@@ -227,6 +288,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--keep", action="store_true", help="keep the PostgreSQL database afterwards")
     p.add_argument(
+        "--sqlite",
+        action="store_true",
+        help="the baseline: one hub on SQLite, no Redis, the same fleet (the WebSocket client on it)",
+    )
+    p.add_argument(
         "--no-compact", action="store_true", help="skip compacting and weighing PostgreSQL after"
     )
     p.add_argument(
@@ -240,17 +306,19 @@ def main(argv: list[str] | None = None) -> int:
     run = uuid.uuid4().hex[:10]
     db_name, prefix = f"hp_bench_{run}", f"hp-bench-{run}"
     pg_url, redis_url = f"postgres://root@127.0.0.1:5432/{db_name}", f"{REDIS}?prefix={prefix}"
-    asyncio.run(make_database(db_name))
+    if not args.sqlite:
+        asyncio.run(make_database(db_name))
     hubs: list[LiveHub] = []
-    try:
-        with tempfile.TemporaryDirectory(prefix="hp-multihub-") as tmp:
-            for name in ("a", "b"):
-                hubs.append(
-                    start_hub(Path(tmp) / name, db=pg_url, extra_args=("--redis", redis_url))
-                )
-            a, b = hubs
+    with tempfile.TemporaryDirectory(prefix="hp-multihub-") as tmp:
+        sqlite_path = Path(tmp) / "a" / "hub.sqlite3"
+        db_url = f"sqlite://{sqlite_path}" if args.sqlite else pg_url
+        try:
+            for name in ("a",) if args.sqlite else ("a", "b"):
+                extra = () if args.sqlite else ("--redis", redis_url)
+                hubs.append(start_hub(Path(tmp) / name, db=db_url, extra_args=extra))
+            b = hubs[-1]  # the WebSocket client's hub (the only one with --sqlite)
             base = LoadConfig(
-                hubs=[a.url, b.url],
+                hubs=[h.url for h in hubs],
                 agents=args.agents,
                 series=args.series,
                 points=args.points,
@@ -261,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
             hosts = host_names(base)
             made = time.monotonic()
             make = create_tokens if args.cli_tokens else create_tokens_inproc
-            tokens = make(pg_url, hosts)
+            tokens = make(db_url, hosts)
             token_s = time.monotonic() - made
             warmup = asyncio.run(
                 run_load(replace(base, points=1, interval_s=0, max_batches=1), tokens)
@@ -269,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
 
             ctx = mp.get_context("spawn")
             out: mp.Queue = ctx.Queue()  # type: ignore[type-arg]
-            on_a = hosts[0::2]  # agent i → hub i mod 2, as in loadgen
+            on_a = [] if args.sqlite else hosts[0::2]  # agent i → hub i mod 2, as in loadgen
             watcher = ctx.Process(
                 target=watch, args=(b.ws_url, on_a, args.duration + 15, out), daemon=True
             )
@@ -284,14 +352,18 @@ def main(argv: list[str] | None = None) -> int:
             cpu = [cpu_seconds(h.process.pid) - c for h, c in zip(hubs, cpu_before, strict=True)]
             latencies = out.get(timeout=args.duration + 60)
             watcher.join(10)
-    finally:
-        for hub in hubs:
-            hub.stop()
-    counts = asyncio.run(stored_counts(db_name, base.host_prefix))
-    compacted = None if args.no_compact else asyncio.run(compacted_bytes(pg_url, db_name))
-    if not args.keep:
-        asyncio.run(drop_database(db_name))
-    asyncio.run(drop_redis_keys(prefix))
+        finally:
+            for hub in hubs:
+                hub.stop()
+        if args.sqlite:
+            counts = sqlite_counts(sqlite_path, base.host_prefix)
+            compacted = None if args.no_compact else sqlite_compacted_bytes(sqlite_path)
+    if not args.sqlite:
+        counts = asyncio.run(stored_counts(db_name, base.host_prefix))
+        compacted = None if args.no_compact else asyncio.run(compacted_bytes(pg_url, db_name))
+        if not args.keep:
+            asyncio.run(drop_database(db_name))
+        asyncio.run(drop_redis_keys(prefix))
 
     acked = warmup["samples_acked"] + load["samples_acked"]
     acked_batches = warmup["batches"]["acked"] + load["batches"]["acked"]
@@ -299,7 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     offered = args.agents * args.series * args.points / args.interval
     result = {
         "bench": "multihub",
-        "setup": "2 hubs + PostgreSQL + Redis on loopback, load generator and WebSocket client on the same machine",
+        "setup": ("1 hub on SQLite" if args.sqlite else "2 hubs + PostgreSQL + Redis")
+        + " on loopback, load generator and WebSocket client on the same machine",
         "agents": args.agents,
         "series_per_agent": args.series,
         "interval_s": args.interval,
@@ -332,14 +405,14 @@ def main(argv: list[str] | None = None) -> int:
             "zero_duplicates": counts["samples"] <= acked
             and counts["batches"] == counts["distinct_batches"] == acked_batches,
         },
-        "postgres_database_bytes": counts["database_bytes"],
+        "database_bytes": counts["database_bytes"],
         # Before compaction: the raw tier (a row per series per batch) with its index and TOAST.
-        "postgres_raw_tier_bytes_per_sample": round(
+        "raw_tier_bytes_per_sample": round(
             counts["raw_blocks_bytes"] / max(counts["raw_blocks_samples"], 1), 2
         ),
         # After the hub's compactor folded every window (bench data: noise rounded to 0.01, one
         # short window per series — not a day of host metrics like bench/storage_bytes.py's).
-        "postgres_after_compaction": compacted,
+        "after_compaction": compacted,
     }
     print(json.dumps(result, indent=2))
     check = result["count_check"]
