@@ -17,6 +17,7 @@ from hub.detector_state import DetectorStateStore
 from hub.errors import HubError, error_body
 from hub.gzip_body import GzipRequestMiddleware
 from hub.metrics import render_metrics
+from hub.scoring import group_scorer
 from hub.security import TokenBucket, install_security_headers
 from hub.settings import Settings
 from hub.state import HubState, hub_state
@@ -45,7 +46,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     engine = AnomalyEngine(settings.anomaly)
     app.extensions["hostpulse"] = HubState(
         settings=settings,
-        writer=Writer(settings.write_queue_batches),
+        writer=Writer(settings.write_queue_batches, score=group_scorer(engine)),
         bus=_live_bus(settings),
         anomaly=engine,
         detector_state=DetectorStateStore(engine, settings.detector_save_s),

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from itertools import chain
-from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
 from quart import Blueprint, g, request
 from quart_schema import RequestSchemaValidationError, document_request, validate_response
 
-from hub.anomaly import BatchResult
 from hub.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized, UnsupportedMediaType
+from hub.scoring import anomaly_frames, points_frame
 from hub.state import HubState, hub_state
 from hub.storage.models import Host
-from hub.storage.registry import SeriesInfo
 from hub.storage.writer import PendingBatch, SeriesBlock
 from hub.tokens import host_for_token, now_ms
 from hub.wire import ErrorResponse, IngestBatch, IngestResult
@@ -74,18 +72,10 @@ async def ingest() -> IngestResult:
         for s in data.series
     ]
     blocks = [
-        SeriesBlock(info.id, ts_all[lo:hi], values_all[lo:hi])
+        SeriesBlock(info.id, ts_all[lo:hi], values_all[lo:hi], info.metric)
         for info, lo, hi in zip(infos, offsets[:-1], offsets[1:], strict=True)
     ]
-    # Scored before the commit so that flagged points are stored in the batch's own transaction.
     await state.detector_state.prepare([info.id for info in infos])
-    scores = state.anomaly.detect(
-        [info.id for info in infos],
-        [b.ts for b in blocks],
-        [b.values for b in blocks],
-        [info.metric for info in infos],
-    )
-    flagged = _flagged(infos, scores, ts_all, values_all)
     batch = PendingBatch(
         host_id=host.id,
         batch_id=data.batch_id,
@@ -93,18 +83,13 @@ async def ingest() -> IngestResult:
         blocks=blocks,
         samples=int(ts_all.size),
         received_at=received,
-        anomalies=[
-            (a["series_id"], a["ts"], a["value"], a["score"], a["low"], a["high"], a["detector"])
-            for a in flagged
-        ],
     )
+    # The writer scores the batch with the rest of its group, then stores it with its anomalies.
     duplicate = await state.writer.submit(batch)
     if not duplicate and state.bus.has_subscribers:
-        state.bus.publish(_points_frame(host.name, received, infos, blocks, scores))
-        for anomaly in flagged:
-            state.bus.publish(
-                {"type": "anomaly", "host": host.name, "received_at": received, **anomaly}
-            )
+        state.bus.publish(points_frame(host.name, received, infos, batch))
+        for frame in anomaly_frames(host.name, received, infos, batch):
+            state.bus.publish(frame)
     return IngestResult(
         batch_id=data.batch_id, accepted=0 if duplicate else batch.samples, duplicate=duplicate
     )
@@ -163,46 +148,3 @@ def _check_clock(state: HubState, ts: np.ndarray, received: int) -> None:
             f"timestamps must lie between {oldest} and {newest} (epoch ms; the hub's clock reads {received})",
             code="timestamp_out_of_range",
         )
-
-
-def _points_frame(
-    host: str,
-    received: int,
-    infos: list[SeriesInfo],
-    blocks: list[SeriesBlock],
-    scores: BatchResult,
-) -> dict[str, object]:
-    """Points as ``[ts, value, score, low, high, anomaly]``: the dashboard paints the expected band
-    and the flagged points from the frame itself."""
-    return {
-        "type": "points",
-        "host": host,
-        "received_at": received,
-        "series": [
-            {**info.as_json(), "points": scores.points(i, block.ts, block.values)}
-            for i, (info, block) in enumerate(zip(infos, blocks, strict=True))
-        ],
-    }
-
-
-def _flagged(
-    infos: list[SeriesInfo], scores: BatchResult, ts: np.ndarray, values: np.ndarray
-) -> list[dict[str, Any]]:
-    """The flagged points of the batch, as stored and as streamed in ``anomaly`` frames."""
-    where = np.flatnonzero(scores.flag)
-    series_index = np.searchsorted(scores.offsets, where, side="right") - 1
-    return [
-        {
-            "series_id": infos[s].id,
-            "metric": infos[s].metric,
-            "labels": infos[s].labels,
-            "unit": infos[s].unit,
-            "ts": int(ts[p]),
-            "value": float(values[p]),
-            "score": float(scores.score[p]),
-            "low": float(scores.low[p]),
-            "high": float(scores.high[p]),
-            "detector": scores.detector[s],
-        }
-        for s, p in zip(series_index.tolist(), where.tolist(), strict=True)
-    ]

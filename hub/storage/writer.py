@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +29,7 @@ class SeriesBlock:
     series_id: int
     ts: np.ndarray  # int64 epoch ms, in the order received
     values: np.ndarray  # float64
+    metric: str = ""  # picks the anomaly detector the first time the series is seen
 
 
 @dataclass(slots=True)
@@ -42,6 +43,8 @@ class PendingBatch:
     #: Points the anomaly engine flagged, stored in the same transaction as the batch:
     #: ``(series_id, ts, value, score, expected_low, expected_high, detector)`` each.
     anomalies: list[tuple[int, int, float, float, float, float, str]] = field(default_factory=list)
+    #: Set by the writer's ``score`` hook for the live frames: whatever it chooses to keep.
+    scored: Any = None
     #: Resolved with True when the batch had already been committed (a retry), False when stored now.
     done: asyncio.Future[bool] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
@@ -57,7 +60,13 @@ class WriterStats:
 
 
 class Writer:
-    def __init__(self, max_pending: int) -> None:
+    def __init__(
+        self, max_pending: int, score: Callable[[list[PendingBatch]], None] | None = None
+    ) -> None:
+        """``score`` runs on the new (not duplicate) batches of each group just before they are
+        inserted: anomaly detection, once per group rather than once per request, so its numpy
+        steps run over every series of the group at once; it fills ``anomalies`` and ``scored``."""
+        self._score = score
         self._queue: asyncio.Queue[PendingBatch] = asyncio.Queue(maxsize=max_pending)
         self._task: asyncio.Task[None] | None = None
         self.stats = WriterStats()
@@ -142,6 +151,8 @@ class Writer:
                 else:
                     seen.add(key)  # a retry queued behind its own first attempt is a duplicate too
                     fresh.append(batch)
+            if fresh and self._score is not None:
+                self._score(fresh)
             if fresh:
                 await conn.execute_many(
                     placeholders(
@@ -151,7 +162,9 @@ class Writer:
                     ),
                     [[b.host_id, b.batch_id, b.received_at, b.samples] for b in fresh],
                 )
-                await _insert_blocks(conn, dialect, [_block_row(k) for b in fresh for k in b.blocks])
+                await _insert_blocks(
+                    conn, dialect, [_block_row(k) for b in fresh for k in b.blocks]
+                )
                 anomalies = [row for b in fresh for row in b.anomalies]
                 if anomalies:
                     await conn.execute_many(
