@@ -21,28 +21,29 @@ DAY_MS = 86_400_000
 KEY_SLICE = 10_000
 
 
+#: ``series_id IN (SELECT id FROM series)`` turns each delete into one index seek per series on
+#: (series_id, time) instead of a scan of the whole table: on SQLite the scan would hold the
+#: connection the writer needs.
+_PER_SERIES = "series_id IN (SELECT id FROM series) AND "
+
+
 async def apply_retention(
     settings: Settings, now_ms: int, *, prune_keys: bool = True
 ) -> dict[str, int]:
     """Delete what each tier no longer keeps; returns the rows deleted per table. Batch keys
-    are pruned only with ``prune_keys`` (the compactor asks hourly: it is a scan)."""
+    are pruned only with ``prune_keys``."""
     raw = now_ms - int(settings.retain_raw_days * DAY_MS)
+    minute = now_ms - int(settings.retain_1m_days * DAY_MS)
+    hour = now_ms - int(settings.retain_1h_days * DAY_MS)
+    window = int(settings.chunk_window_s) * 1000
     keys = now_ms - int((settings.max_past_s + settings.max_future_s) * 1000)
     statements = {
-        "raw_blocks": ("DELETE FROM raw_blocks WHERE t_max < ?", raw),
-        "chunks": ("DELETE FROM chunks WHERE t_end <= ?", raw),
-        "rollups_1m": (
-            "DELETE FROM rollups_1m WHERE t_end <= ?",
-            now_ms - int(settings.retain_1m_days * DAY_MS),
-        ),
-        "rollups_1h": (
-            "DELETE FROM rollups_1h WHERE ts + 3600000 <= ?",
-            now_ms - int(settings.retain_1h_days * DAY_MS),
-        ),
-        "anomalies": (
-            "DELETE FROM anomalies WHERE ts < ?",
-            now_ms - int(settings.retain_1h_days * DAY_MS),
-        ),
+        "raw_blocks": (f"DELETE FROM raw_blocks WHERE {_PER_SERIES}t_max < ?", raw),
+        # t_end = t_start + window: a window goes once its end passes the horizon.
+        "chunks": (f"DELETE FROM chunks WHERE {_PER_SERIES}t_start <= ?", raw - window),
+        "rollups_1m": (f"DELETE FROM rollups_1m WHERE {_PER_SERIES}t_start <= ?", minute - window),
+        "rollups_1h": (f"DELETE FROM rollups_1h WHERE {_PER_SERIES}ts <= ?", hour - 3_600_000),
+        "anomalies": ("DELETE FROM anomalies WHERE ts < ?", hour),
     }
     deleted: dict[str, int] = {}
     async with in_transaction() as tx:
