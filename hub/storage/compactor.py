@@ -29,7 +29,7 @@ from hub.errors import SettingsError
 from hub.settings import Settings
 from hub.storage.database import connection
 from hub.storage.folding import Folded, fold_series
-from hub.storage.retention import apply_retention
+from hub.storage.retention import KeySweep, apply_retention
 from hub.storage.sql import placeholders
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ class Compactor:
         self.stats = CompactorStats()
         self._task: asyncio.Task[None] | None = None
         self._retained_at = -RETENTION_EVERY_MS
+        self._keys = KeySweep()
         self._started = time.time()
 
     def start(self) -> None:
@@ -124,9 +125,11 @@ class Compactor:
             report = await self.compact(self.horizon(now_ms), now_ms)
             # Retention is hourly: an hour more or less of old data does not matter, and each
             # pass costs an index seek per series and table.
+            report.deleted = {}
             if now_ms - self._retained_at >= RETENTION_EVERY_MS:
                 report.deleted = await apply_retention(self.settings, now_ms)
                 self._retained_at = now_ms
+            report.deleted["ingested_batches"] = await self._keys.step(self.settings, now_ms)
         self.stats.runs += 1
         self.stats.last_run_seconds = time.perf_counter() - started
         self.stats.last_success = time.time()

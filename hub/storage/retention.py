@@ -2,7 +2,8 @@
 
 * raw blocks and chunks: ``retain_raw_days``;
 * 1-minute rollups: ``retain_1m_days``; 1-hour rollups and anomalies: ``retain_1h_days``;
-* batch keys (``ingested_batches``): ``max_past_s + max_future_s`` after they were received. A
+* batch keys (``ingested_batches``, swept by :class:`KeySweep`): ``max_past_s + max_future_s``
+  after they were received. A
   retry arriving later than that carries samples older than ``max_past_s`` — its first sample was
   at most ``max_future_s`` ahead of the first receipt — so ingest refuses it anyway and the key
   can never be needed again.
@@ -27,16 +28,13 @@ KEY_SLICE = 10_000
 _PER_SERIES = "series_id IN (SELECT id FROM series) AND "
 
 
-async def apply_retention(
-    settings: Settings, now_ms: int, *, prune_keys: bool = True
-) -> dict[str, int]:
-    """Delete what each tier no longer keeps; returns the rows deleted per table. Batch keys
-    are pruned only with ``prune_keys``."""
+async def apply_retention(settings: Settings, now_ms: int) -> dict[str, int]:
+    """Delete what each tier no longer keeps; returns the rows deleted per table. (Batch keys
+    go by :class:`KeySweep`.)"""
     raw = now_ms - int(settings.retain_raw_days * DAY_MS)
     minute = now_ms - int(settings.retain_1m_days * DAY_MS)
     hour = now_ms - int(settings.retain_1h_days * DAY_MS)
     window = int(settings.chunk_window_s) * 1000
-    keys = now_ms - int((settings.max_past_s + settings.max_future_s) * 1000)
     statements = {
         "raw_blocks": (f"DELETE FROM raw_blocks WHERE {_PER_SERIES}t_max < ?", raw),
         # t_end = t_start + window: a window goes once its end passes the horizon.
@@ -51,26 +49,45 @@ async def apply_retention(
         for table, (sql, cutoff) in statements.items():
             count, _ = await tx.execute_query(placeholders(dialect, sql), [cutoff])
             deleted[table] = int(count)
-    if prune_keys:
-        deleted["ingested_batches"] = await _prune_keys(dialect, keys)
     return deleted
 
 
-async def _prune_keys(dialect: str, cutoff: int) -> int:
-    """Old batch keys, a slice per transaction so ingest commits in between. There is no index
-    on received_at (it would cost as much as the keys); ULID batch ids sort by time, so the old
-    keys of each host sit at the front of its range and a slice finds them quickly."""
-    total = 0
-    while True:
+class KeySweep:
+    """Prunes old batch keys a slice at a time, walking the (host_id, batch_id) key in order.
+
+    There is no index on received_at (it would cost as much as the keys themselves), and a
+    ``WHERE received_at < ?`` would scan the whole table while holding SQLite's connection.
+    Instead each call reads the next ``KEY_SLICE`` keys after a cursor — an index range — and
+    deletes the old ones among them, in one short transaction. One slice per compactor run
+    (every minute) sweeps 14 million keys a day, several times what 50 agents make; a key thus
+    lives a few days past its horizon at most, which is safe: keeping a key longer never loses
+    data."""
+
+    def __init__(self) -> None:
+        self.cursor: tuple[int, str] | None = None
+
+    async def step(self, settings: Settings, now_ms: int) -> int:
+        """One slice; returns the keys deleted."""
+        cutoff = now_ms - int((settings.max_past_s + settings.max_future_s) * 1000)
+        after = "" if self.cursor is None else "WHERE (host_id, batch_id) > (?, ?) "
         async with in_transaction() as tx:
-            count, _ = await tx.execute_query(
+            dialect = tx.capabilities.dialect
+            _, rows = await tx.execute_query(
                 placeholders(
                     dialect,
-                    "DELETE FROM ingested_batches WHERE (host_id, batch_id) IN (SELECT host_id, "
-                    f"batch_id FROM ingested_batches WHERE received_at < ? LIMIT {KEY_SLICE})",
+                    f"SELECT host_id, batch_id, received_at FROM ingested_batches {after}"
+                    f"ORDER BY host_id, batch_id LIMIT {KEY_SLICE}",
                 ),
-                [cutoff],
+                list(self.cursor or ()),
             )
-        total += int(count)
-        if count < KEY_SLICE:
-            return total
+            old = [[row[0], row[1]] for row in rows if row[2] < cutoff]
+            if old:
+                await tx.execute_many(
+                    placeholders(
+                        dialect, "DELETE FROM ingested_batches WHERE host_id = ? AND batch_id = ?"
+                    ),
+                    old,
+                )
+        # A short slice reached the end: the next one starts over from the first key.
+        self.cursor = (int(rows[-1][0]), str(rows[-1][1])) if len(rows) == KEY_SLICE else None
+        return len(old)
