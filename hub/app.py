@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from quart import Quart, Response, send_from_directory
+from quart import Quart, Response, redirect, send_from_directory
 from quart_schema import QuartSchema, RequestSchemaValidationError
 from quart_schema.openapi import Info
 from werkzeug.exceptions import HTTPException
 
+from hub import viewers
 from hub.anomaly import AnomalyEngine
 from hub.api import ingest, read, stream
 from hub.bus import LocalBus
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     )
     # Compaction and retention of the storage tiers (hub.storage.compactor).
     app.extensions["hostpulse.compactor"] = compactor = Compactor(settings)
-    for module in (ingest, read, stream):
+    for module in (ingest, read, stream, viewers):
         app.register_blueprint(module.blueprint)
     _register_error_handlers(app)
     install_security_headers(app)
@@ -147,10 +148,13 @@ def _register_pages(app: Quart, settings: Settings) -> None:
 
     @app.get("/metrics")
     async def metrics() -> Response:
+        await viewers.require_viewer()
         return Response(render_metrics(hub_state()), content_type="text/plain; version=0.0.4")
 
     @app.get("/")
     async def index() -> Any:
+        if not await viewers.is_viewer():
+            return redirect("/login")
         if not (static_dir / "index.html").is_file():
             return error_body(
                 "dashboard_not_built", f"no dashboard in {static_dir}: run `make build`"

@@ -68,28 +68,38 @@ def token_group() -> None:
 
 
 @token_group.command("create")
-@click.argument("host")
+@click.argument("name")
 @db_option
 @click.option("--config", type=click.Path(dir_okay=False))
-def token_create(host: str, db: str | None, config: str | None) -> None:
-    """Print a new token for HOST (the last line of stdout). Only its hash is stored."""
-    from hub.tokens import create_token
+@click.option(
+    "--viewer", is_flag=True, help="a viewer token (dashboard, read API) instead of an agent's"
+)
+def token_create(name: str, db: str | None, config: str | None, viewer: bool) -> None:
+    """Print a new token for host NAME (the last line of stdout); only its hash is stored.
 
-    token = asyncio.run(_with_database(load_settings(config, db=db).db, create_token(host)))
-    click.echo(f"# token for host {host}; it is shown once", err=True)
+    With --viewer, NAME labels a person or tool allowed to read, when the hub listens beyond
+    loopback."""
+    from hub.tokens import create_token, create_viewer_token
+
+    work = create_viewer_token(name) if viewer else create_token(name)
+    token = asyncio.run(_with_database(load_settings(config, db=db).db, work))
+    kind = "viewer" if viewer else "host"
+    click.echo(f"# token for {kind} {name}; it is shown once", err=True)
     click.echo(token)
 
 
 @token_group.command("revoke")
-@click.argument("host")
+@click.argument("name")
 @db_option
 @click.option("--config", type=click.Path(dir_okay=False))
-def token_revoke(host: str, db: str | None, config: str | None) -> None:
-    """Revoke every token of HOST at once."""
-    from hub.tokens import revoke_tokens
+@click.option("--viewer", is_flag=True, help="revoke NAME's viewer tokens instead of a host's")
+def token_revoke(name: str, db: str | None, config: str | None, viewer: bool) -> None:
+    """Revoke every token of host NAME (or viewer NAME) at once."""
+    from hub.tokens import revoke_tokens, revoke_viewer_tokens
 
-    count = asyncio.run(_with_database(load_settings(config, db=db).db, revoke_tokens(host)))
-    click.echo(f"revoked {count} token(s) of {host}")
+    work = revoke_viewer_tokens(name) if viewer else revoke_tokens(name)
+    count = asyncio.run(_with_database(load_settings(config, db=db).db, work))
+    click.echo(f"revoked {count} token(s) of {name}")
     if count == 0:
         sys.exit(1)
 

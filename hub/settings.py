@@ -52,6 +52,9 @@ class Settings:
     #: TLS: PEM certificate and key files; both set means the hub serves HTTPS only.
     certfile: str | None = None
     keyfile: str | None = None
+    #: Viewer tokens for the dashboard, read API and WebSocket: "auto" asks for one only when the
+    #: hub listens beyond loopback; "on" and "off" force it.
+    viewer_auth: str = "auto"
     #: Seconds between saves of the anomaly detectors' state to the database.
     detector_save_s: float = 60.0
     anomaly: dict[str, Any] = field(default_factory=dict)
@@ -88,7 +91,10 @@ class Settings:
         defaults = cls()
         for name, raw in values.items():
             values[name] = _coerce(name, raw, getattr(defaults, name))
-        return cls(**values)
+        settings = cls(**values)
+        if settings.viewer_auth not in ("auto", "on", "off"):
+            raise SettingsError("hub.viewer_auth", settings.viewer_auth, "auto, on or off")
+        return settings
 
 
 def _coerce(name: str, raw: Any, default: Any) -> Any:

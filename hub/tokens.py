@@ -6,9 +6,10 @@ import hashlib
 import secrets
 import time
 
-from hub.storage.models import AgentToken, Host
+from hub.storage.models import AgentToken, Host, ViewerToken
 
 TOKEN_PREFIX = "hp_"
+VIEWER_PREFIX = "hpv_"
 
 
 def hash_token(token: str) -> str:
@@ -50,3 +51,18 @@ async def host_for_token(token: str) -> Host | None:
         .first()
     )
     return row.host if row else None
+
+
+async def create_viewer_token(name: str) -> str:
+    """A new viewer token labelled ``name`` (a person or a tool); only its hash is kept."""
+    token = VIEWER_PREFIX + secrets.token_urlsafe(32)
+    await ViewerToken.create(name=name, token_hash=hash_token(token), created_at=now_ms())
+    return token
+
+
+async def revoke_viewer_tokens(name: str) -> int:
+    return await ViewerToken.filter(name=name, revoked_at=None).update(revoked_at=now_ms())
+
+
+async def viewer_for_token(token: str) -> ViewerToken | None:
+    return await ViewerToken.filter(token_hash=hash_token(token), revoked_at=None).first()

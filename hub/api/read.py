@@ -13,8 +13,10 @@ from hub.state import hub_state
 from hub.storage.history import read_history
 from hub.storage.models import Anomaly, Host, Series
 from hub.tokens import now_ms
+from hub.viewers import require_viewer
 
 blueprint = Blueprint("read", __name__, url_prefix="/api/v1")
+blueprint.before_request(require_viewer)
 
 
 class NotFound(HubError):

@@ -10,6 +10,7 @@ from quart import Blueprint, websocket
 
 from hub.bus import Subscription
 from hub.state import hub_state
+from hub.viewers import is_viewer
 
 blueprint = Blueprint("stream", __name__, url_prefix="/api/v1")
 
@@ -19,6 +20,9 @@ async def stream() -> None:
     """Send ``{"type": "subscribe", "hosts": [...], "metrics": [...]}``; receive ``points`` frames."""
     if not _same_origin():
         await websocket.close(1008, "cross-origin WebSocket refused")
+        return
+    if not await is_viewer(ws=True):
+        await websocket.close(1008, "a viewer token is required")
         return
     await websocket.accept()
     state = hub_state()

@@ -193,6 +193,21 @@ STEPS += (
     ),
 )
 
+STEPS += (
+    Step(
+        6,
+        "viewer tokens",
+        (
+            """CREATE TABLE "viewer_tokens" (
+                "id" {pk},
+                "name" VARCHAR(255) NOT NULL,
+                "token_hash" VARCHAR(64) NOT NULL UNIQUE,
+                "created_at" BIGINT NOT NULL,
+                "revoked_at" BIGINT)""",
+        ),
+    ),
+)
+
 LATEST = STEPS[-1].version
 
 

@@ -182,6 +182,20 @@ class DetectorState(Model):
         table = "detector_state"
 
 
+class ViewerToken(Model):
+    """A credential for the dashboard, the read API and the WebSocket, needed when the hub listens
+    beyond loopback. Like agent tokens, only the hash is kept."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=255)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    created_at = fields.BigIntField()
+    revoked_at = fields.BigIntField(null=True)
+
+    class Meta:
+        table = "viewer_tokens"
+
+
 class SchemaVersion(Model):
     """The migrations applied to this database (hub.storage.migrations), one row per step."""
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import websockets
+from websockets.exceptions import WebSocketException
 
 from tests.support.hub_process import LiveHub, now_ms, start_hub
 
@@ -72,7 +73,7 @@ async def test_bad_message_gets_an_error_frame(live_hub: LiveHub) -> None:
 
 
 async def test_cross_origin_upgrade_is_refused(live_hub: LiveHub) -> None:
-    with pytest.raises(websockets.exceptions.WebSocketException):
+    with pytest.raises(WebSocketException):
         async with websockets.connect(live_hub.ws_url, origin="http://evil.example") as ws:
             await asyncio.wait_for(ws.recv(), 5)
 
