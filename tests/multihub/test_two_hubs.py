@@ -190,3 +190,51 @@ async def test_one_hub_killed_the_other_keeps_serving(
     ).json()
     assert [p[:2] for p in points["points"]] == [[before, 1.0], [after, 2.0]]
     assert await stored(pg_url, "web-4") == (2, 2)
+
+
+async def test_maintenance_with_two_hubs_up_folds_every_sample_once(
+    tmp_path: Path, pg_url: str, redis_url: str
+) -> None:
+    """Both hubs run their compactor every half second on the same database: every closed window
+    is folded once (the PostgreSQL advisory lock), nothing is lost, nothing is counted twice."""
+    env = {"HOSTPULSE_COMPACT_INTERVAL_S": "0.5", "HOSTPULSE_COMPACT_DELAY_S": "0"}
+    args = ("--redis", redis_url)
+    a = start_hub(tmp_path / "a", db=pg_url, extra_args=args, env=env)
+    try:
+        b = start_hub(tmp_path / "b", db=pg_url, extra_args=args, env=env)
+        b.tokens = a.tokens
+        try:
+            window = 7_200_000  # the default chunk window, 2 h
+            start = (now_ms() // window - 2) * window  # a window closed an hour ago at least
+            sent = 0
+            for i in range(12):  # one series, its batches alternating between the hubs
+                ts = [start + (i * 300 + k) * 1000 for k in range(300)]
+                points = [{"metric": "cpu.percent", "ts": ts, "values": [float(k % 7) for k in ts]}]
+                hub = (a, b)[i % 2]
+                response = await asyncio.to_thread(hub.post_batch, "web-7", points)
+                assert response.status_code == 200, response.text
+                sent += len(ts)
+            db = await asyncpg.connect(pg_url.replace("postgres://", "postgresql://"))
+            try:
+                deadline = time.monotonic() + 30
+                while await db.fetchval("SELECT COUNT(*) FROM raw_blocks"):
+                    assert time.monotonic() < deadline, "raw blocks still not compacted after 30 s"
+                    await asyncio.sleep(0.2)
+                chunks = await db.fetch("SELECT t_start, count FROM chunks")
+                hourly = await db.fetch("SELECT ts, count FROM rollups_1h ORDER BY ts")
+            finally:
+                await db.close()
+            [s] = b.get("/api/v1/series", host="web-7").json()["series"]
+            answer = b.get(
+                f"/api/v1/series/{s['id']}/points",
+                **{"from": start, "to": start + window, "max_points": 100_000},
+            ).json()
+        finally:
+            b.stop()
+    finally:
+        a.stop()
+    assert [(c["t_start"], c["count"]) for c in chunks] == [(start, sent)]
+    assert [(h["ts"], h["count"]) for h in hourly] == [(start, 3600)]
+    assert len(answer["points"]) == sent
+    for hub in (a, b):
+        assert "compaction failed" not in hub.log()
