@@ -149,7 +149,7 @@ def _register_pages(app: Quart, settings: Settings) -> None:
     @app.get("/metrics")
     async def metrics() -> Response:
         await viewers.require_viewer()
-        return Response(render_metrics(hub_state()), content_type="text/plain; version=0.0.4")
+        return Response(render_metrics(hub_state(), app.extensions["hostpulse.compactor"].lag_seconds()), content_type="text/plain; version=0.0.4")
 
     @app.get("/")
     async def index() -> Any:

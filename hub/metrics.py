@@ -5,43 +5,29 @@ from __future__ import annotations
 from hub.state import HubState
 
 
-def render_metrics(state: HubState) -> str:
+def render_metrics(state: HubState, compaction_lag_s: float) -> str:
+    """Counters are totals since start: Prometheus's rate() turns them into ingest rates and, with
+    ``hostpulse_writer_commits_total``, ``hostpulse_commit_seconds_total`` into mean commit latency."""
     writer = state.writer.stats
-    lines = [
-        (
-            "hostpulse_ingest_samples_total",
-            "counter",
-            "Samples committed since start.",
-            writer.samples,
-        ),
-        (
-            "hostpulse_ingest_batches_total",
-            "counter",
-            "Batches committed since start.",
-            writer.batches,
-        ),
-        ("hostpulse_writer_commits_total", "counter", "Group commits since start.", writer.commits),
-        (
-            "hostpulse_write_queue_depth",
-            "gauge",
-            "Batches waiting for the writer.",
-            state.writer.depth,
-        ),
-        (
-            "hostpulse_commit_seconds_last",
-            "gauge",
-            "Duration of the last group commit.",
-            writer.last_commit_seconds,
-        ),
-        ("hostpulse_websocket_clients", "gauge", "Connected WebSocket sessions.", state.ws_clients),
-        (
-            "hostpulse_websocket_frames_dropped_total",
-            "counter",
-            "Live frames dropped because a session could not keep up.",
-            state.bus.dropped_frames,
-        ),
+    # fmt: off
+    rows = [
+        ("ingest_samples_total", "counter", "Samples committed since start.", writer.samples),
+        ("ingest_batches_total", "counter", "Batches committed since start.", writer.batches),
+        ("writer_commits_total", "counter", "Group commits since start.", writer.commits),
+        ("commit_seconds_total", "counter", "Time spent in group commits.", writer.commit_seconds_total),
+        ("commit_seconds_last", "gauge", "Duration of the last group commit.", writer.last_commit_seconds),
+        ("write_queue_depth", "gauge", "Batches waiting for the writer.", state.writer.depth),
+        ("compaction_lag_seconds", "gauge", "Seconds since compaction last succeeded.", compaction_lag_s),
+        ("websocket_clients", "gauge", "Connected WebSocket sessions.", state.ws_clients),
+        ("websocket_frames_dropped_total", "counter", "Live frames dropped because a session could not "
+         "keep up.", state.bus.dropped_frames),
     ]
+    # fmt: on
     out: list[str] = []
-    for name, kind, help_text, value in lines:
-        out += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value}"]
+    for name, kind, help_text, value in rows:
+        out += [
+            f"# HELP hostpulse_{name} {help_text}",
+            f"# TYPE hostpulse_{name} {kind}",
+            f"hostpulse_{name} {value}",
+        ]
     return "\n".join(out) + "\n"

@@ -57,6 +57,7 @@ class WriterStats:
     batches: int = 0
     samples: int = 0
     last_commit_seconds: float = 0.0
+    commit_seconds_total: float = 0.0  # with ``commits``, the mean commit latency over any window
 
 
 class Writer:
@@ -181,6 +182,7 @@ class Writer:
         self.stats.batches += len(fresh)
         self.stats.samples += sum(b.samples for b in fresh)
         self.stats.last_commit_seconds = elapsed
+        self.stats.commit_seconds_total += elapsed
         for batch in fresh:
             batch.done.set_result(False)
         for batch in duplicates:
