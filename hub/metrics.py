@@ -19,8 +19,7 @@ def render_metrics(state: HubState, compaction_lag_s: float) -> str:
         ("write_queue_depth", "gauge", "Batches waiting for the writer.", state.writer.depth),
         ("compaction_lag_seconds", "gauge", "Seconds since compaction last succeeded.", compaction_lag_s),
         ("websocket_clients", "gauge", "Connected WebSocket sessions.", state.ws_clients),
-        ("websocket_frames_dropped_total", "counter", "Live frames dropped because a session could not "
-         "keep up.", state.bus.dropped_frames),
+        ("websocket_frames_dropped_total", "counter", "Live frames slow sessions lost.", state.bus.dropped_frames),
     ]
     # fmt: on
     out: list[str] = []

@@ -124,3 +124,14 @@ def test_broken_and_oversized_gzip(live_hub: LiveHub) -> None:
 
 def test_unknown_series_is_404_in_the_error_shape(live_hub: LiveHub) -> None:
     assert_error(live_hub.get("/api/v1/series/999/points"), 404, "not_found")
+
+
+def test_metrics_count_what_was_committed(live_hub: LiveHub) -> None:
+    live_hub.post_batch("web-1", cpu_series([1.0, 2.0, 3.0]))
+    text = live_hub.get("/metrics").text
+    figures = dict(line.split(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+    assert figures["hostpulse_ingest_samples_total"] == "3"
+    assert figures["hostpulse_ingest_batches_total"] == "1"
+    assert float(figures["hostpulse_commit_seconds_total"]) > 0
+    for name in ("hostpulse_write_queue_depth", "hostpulse_compaction_lag_seconds", "hostpulse_websocket_clients"):
+        assert float(figures[name]) >= 0
