@@ -243,21 +243,10 @@ def test_new_series_of_a_charted_metric_joins_its_chart(
     assert dashboard.errors == []
 
 
-def chart_centre(dashboard: Dashboard, key: str) -> dict[str, float]:
-    box = dashboard.evaluate(
-        """(k) => { const c = window.hostpulse.charts.get(k).chart; const a = c.chartArea;
-                    const r = c.canvas.getBoundingClientRect();
-                    return {x: r.left + (a.left + a.right) / 2, y: r.top + (a.top + a.bottom) / 2} }""",
-        key,
-    )
-    return {"x": float(box["x"]), "y": float(box["y"])}
-
-
 def test_zoom_pauses_live_and_moves_every_chart(dashboard: Dashboard, feeder: Feeder) -> None:
     open_host(dashboard, feeder)
     before = dashboard.evaluate("(k) => window.hostpulse.charts.get(k).chart.scales.x.min", CPU_KEY)
-    centre = chart_centre(dashboard, CPU_KEY)
-    dashboard.page.mouse.move(centre["x"], centre["y"])
+    dashboard.page.locator('.chart-box[data-chart="cpu.percent"] canvas').hover()
     dashboard.page.keyboard.down("Control")  # the wheel zooms only with ctrl, so pages still scroll
     dashboard.page.mouse.wheel(0, -400)
     dashboard.page.keyboard.up("Control")
@@ -275,11 +264,16 @@ def test_zoom_pauses_live_and_moves_every_chart(dashboard: Dashboard, feeder: Fe
 
 def test_crosshair_is_shared_across_charts(dashboard: Dashboard, feeder: Feeder) -> None:
     open_host(dashboard, feeder)
-    centre = chart_centre(dashboard, CPU_KEY)
-    dashboard.page.mouse.move(centre["x"], centre["y"])
-    moment = dashboard.wait("(k) => window.hostpulse.charts.get(k).chart.$crosshair", CPU_KEY)
-    other = dashboard.evaluate(
-        "() => window.hostpulse.charts.get('host:web-1:mem.percent').chart.$crosshair"
+    # hover() waits until the canvas stops moving (late labels and legends shift the layout).
+    dashboard.page.locator('.chart-box[data-chart="cpu.percent"] canvas').hover()
+    moment = dashboard.wait(
+        """() => { const get = (k) => window.hostpulse.charts.get(k).chart.$crosshair;
+                   const a = get('host:web-1:cpu.percent');
+                   return a && a === get('host:web-1:mem.percent') && a }"""
     )
-    assert other == moment
+    x_min, x_max = dashboard.evaluate(
+        "(k) => { const s = window.hostpulse.charts.get(k).chart.scales.x; return [s.min, s.max] }",
+        CPU_KEY,
+    )
+    assert x_min < moment < x_max
     assert dashboard.errors == []
