@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
 from quart import Quart, Response, redirect, send_from_directory
 from quart_schema import QuartSchema, RequestSchemaValidationError
 from quart_schema.openapi import Info
+from tortoise.exceptions import DBConnectionError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from hub import viewers
@@ -24,9 +26,25 @@ from hub.settings import Settings
 from hub.state import HubState, hub_state
 from hub.storage.compactor import Compactor
 from hub.storage.database import close_database, open_database
+from hub.storage.registry import SeriesRegistry
 from hub.storage.writer import Writer
 
 log = logging.getLogger(__name__)
+
+#: Errors that mean "the database cannot be reached or written right now", not "this is a bug".
+StorageDown: tuple[type[Exception], ...] = (DBConnectionError, OperationalError, ConnectionError)
+with contextlib.suppress(ImportError):
+    import asyncpg
+
+    StorageDown += (
+        asyncpg.InterfaceError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.exceptions.OperatorInterventionError,  # shutdown, restart, terminated sessions
+        asyncpg.exceptions.ObjectInUseError,
+        asyncpg.exceptions.ObjectNotInPrerequisiteStateError,  # database not accepting connections
+        asyncpg.exceptions.InvalidCatalogNameError,  # database gone
+        asyncpg.exceptions.InsufficientResourcesError,  # disk full, too many connections
+    )
 
 
 def create_app(settings: Settings | None = None) -> Quart:
@@ -50,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         writer=Writer(settings.write_queue_batches, score=group_scorer(engine)),
         bus=_live_bus(settings),
         anomaly=engine,
+        registry=SeriesRegistry(settings.max_series_per_host),
         detector_state=DetectorStateStore(engine, settings.detector_save_s),
         rate_limit=TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst),
     )
@@ -111,6 +130,15 @@ def _register_error_handlers(app: Quart) -> None:
             code, message = "malformed_json", "the body is not valid JSON"
         return error_body(code, message), error.code or 500
 
+    async def storage_down(error: Exception) -> tuple[dict[str, Any], int, dict[str, str]]:
+        # The database is away (locked, full, restarting): retryable, like a full write queue.
+        log.warning("storage unavailable: %s", error)
+        body = error_body("storage_unavailable", f"storage unavailable: {error.__class__.__name__}")
+        return body, 503, {"Retry-After": "2"}
+
+    for kind in StorageDown:
+        app.register_error_handler(kind, storage_down)
+
     @app.errorhandler(Exception)
     async def unexpected(error: Exception) -> tuple[dict[str, Any], int]:
         log.exception("unhandled error")
@@ -149,7 +177,10 @@ def _register_pages(app: Quart, settings: Settings) -> None:
     @app.get("/metrics")
     async def metrics() -> Response:
         await viewers.require_viewer()
-        return Response(render_metrics(hub_state(), app.extensions["hostpulse.compactor"].lag_seconds()), content_type="text/plain; version=0.0.4")
+        return Response(
+            render_metrics(hub_state(), app.extensions["hostpulse.compactor"].lag_seconds()),
+            content_type="text/plain; version=0.0.4",
+        )
 
     @app.get("/")
     async def index() -> Any:

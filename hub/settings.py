@@ -24,6 +24,8 @@ class Settings:
     max_body_bytes: int = 32 * 1024 * 1024
     max_samples_per_batch: int = 500_000
     max_series_per_batch: int = 20_000
+    #: New series a host may create, in all (a label-cardinality explosion stops here); 0: no limit.
+    max_series_per_host: int = 20_000
     max_labels: int = 32
     max_label_length: int = 256
     #: Batches waiting for the writer; past this, ingest answers 503 with Retry-After.

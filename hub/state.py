@@ -22,7 +22,7 @@ class HubState:
     bus: LocalBus
     anomaly: AnomalyEngine
     detector_state: DetectorStateStore
-    registry: SeriesRegistry = field(default_factory=SeriesRegistry)
+    registry: SeriesRegistry
     ws_clients: int = 0
     rate_limit: TokenBucket = field(default_factory=lambda: TokenBucket(0, 0))
 

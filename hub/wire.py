@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 METRIC_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
 BATCH_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+MAX_TS = 2**53 - 1
 
 
 class AgentInfo(BaseModel):
@@ -22,7 +23,8 @@ class SeriesIn(BaseModel):
     metric: str = Field(max_length=200, pattern=METRIC_PATTERN)
     labels: dict[str, str] = Field(default_factory=dict)
     unit: str = Field("", max_length=32)
-    ts: list[int] = Field(min_length=1)
+    # Bounded by JavaScript's largest exact integer: the dashboard reads these as numbers.
+    ts: list[Annotated[int, Field(ge=0, le=MAX_TS)]] = Field(min_length=1)
     values: list[float] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -13,6 +13,7 @@ from hub.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized, Uns
 from hub.scoring import anomaly_frames, points_frame
 from hub.state import HubState, hub_state
 from hub.storage.models import Host
+from hub.storage.registry import SeriesLimitReached
 from hub.storage.writer import PendingBatch, SeriesBlock
 from hub.tokens import host_for_token, now_ms
 from hub.wire import ErrorResponse, IngestBatch, IngestResult
@@ -67,10 +68,13 @@ async def ingest() -> IngestResult:
     received = now_ms()
     ts_all, values_all, offsets = _columns(data)
     _check_clock(state, ts_all, received)
-    infos = [
-        await state.registry.resolve(host.id, host.name, s.metric, s.labels, s.unit)
-        for s in data.series
-    ]
+    try:
+        infos = [
+            await state.registry.resolve(host.id, host.name, s.metric, s.labels, s.unit)
+            for s in data.series
+        ]
+    except SeriesLimitReached as exc:
+        raise BadRequest(str(exc), code="series_limit_reached") from None
     blocks = [
         SeriesBlock(info.id, ts_all[lo:hi], values_all[lo:hi], info.metric)
         for info, lo, hi in zip(infos, offsets[:-1], offsets[1:], strict=True)

@@ -34,10 +34,17 @@ def labels_key(labels: dict[str, str]) -> str:
     return orjson.dumps(labels, option=orjson.OPT_SORT_KEYS).decode()
 
 
+class SeriesLimitReached(Exception):
+    """A host already has as many series as the hub allows (a label-cardinality explosion)."""
+
+
 class SeriesRegistry:
-    def __init__(self) -> None:
+    def __init__(self, max_per_host: int = 0) -> None:
         self._cache: dict[tuple[int, str, str], SeriesInfo] = {}
         self._lock = asyncio.Lock()
+        #: 0: no limit. Counted per host from the database the first time the host creates one.
+        self.max_per_host = max_per_host
+        self._counts: dict[int, int] = {}
 
     async def resolve(
         self, host_id: int, host_name: str, metric: str, labels: dict[str, str], unit: str
@@ -46,9 +53,8 @@ class SeriesRegistry:
         info = self._cache.get(key)
         if info is not None and (not unit or info.unit == unit):
             return info
-        async with (
-            self._lock
-        ):  # creation is rare; serialising it avoids racing inserts of one series
+        # Creation is rare; serialising it avoids racing inserts of one series.
+        async with self._lock:
             info = await self._load_or_create(host_id, host_name, metric, labels, unit, key[2])
             self._cache[key] = info
             return info
@@ -64,13 +70,23 @@ class SeriesRegistry:
     ) -> SeriesInfo:
         row = await Series.filter(host_id=host_id, metric=metric, labels_key=lkey).first()
         if row is None:
+            await self._check_limit(host_id)
             try:
                 row = await Series.create(
                     host_id=host_id, metric=metric, labels=labels, labels_key=lkey, unit=unit
                 )
             except IntegrityError:  # another hub created it first
                 row = await Series.get(host_id=host_id, metric=metric, labels_key=lkey)
+            self._counts[host_id] += 1
         if unit and row.unit != unit:  # the latest unit a source declares wins
             row.unit = unit
             await row.save(update_fields=["unit"])
         return SeriesInfo(row.id, host_name, metric, dict(row.labels), row.unit)
+
+    async def _check_limit(self, host_id: int) -> None:
+        if host_id not in self._counts:
+            self._counts[host_id] = await Series.filter(host_id=host_id).count()
+        if self.max_per_host and self._counts[host_id] >= self.max_per_host:
+            raise SeriesLimitReached(
+                f"this host already has {self._counts[host_id]} series; the limit is {self.max_per_host}"
+            )

@@ -6,8 +6,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.reliability.scenarios import scenario
 from tests.support.hub_process import LiveHub, now_ms, start_hub
 
@@ -67,8 +65,6 @@ def test_cardinality_explosion_is_stored_and_other_hosts_keep_flowing(tmp_path: 
     checked="the batch that would pass 100 series is refused with a 4xx in the error shape and "
             "at most 100 series are stored (DESIGN.md §4 lists 'series per host' among the limits)",
 )
-@pytest.mark.xfail(strict=True, reason="no per-host series limit: hub/settings.py has no "
-                   "max_series_per_host and hub/storage/registry.py creates every new series")
 def test_series_per_host_are_limited(tmp_path: Path) -> None:
     hub = start_hub(tmp_path / "hub", env={"HOSTPULSE_MAX_SERIES_PER_HOST": "100",
                                            "HOSTPULSE_RATE_LIMIT_PER_S": "0"})

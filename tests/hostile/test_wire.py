@@ -108,8 +108,6 @@ def test_any_body_gets_a_2xx_or_a_clean_4xx_and_a_4xx_stores_nothing(hub: LiveHu
     done="posted a batch whose ts holds an integer beyond int64 (2**63 and 2**70)",
     checked="answered 400 in the error shape rather than 500; nothing stored",
 )
-@pytest.mark.xfail(strict=True, reason="hub/wire.py lets ts be any int; np.fromiter(int64) in "
-                   "hub/api/ingest.py:_columns raises OverflowError, answered 500")
 def test_timestamp_beyond_int64_is_refused_with_400(hub: LiveHub) -> None:
     before = committed(hub)
     for ts in (2**63, 2**70):

@@ -8,8 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
 from tests.reliability.fleet import FleetAgent, assert_exactly_once, wait_delivering, wait_until
 from tests.reliability.scenarios import scenario
 from tests.support.hub_process import LiveHub, now_ms, start_hub
@@ -77,8 +75,6 @@ def test_locked_sqlite_answers_503_and_everything_arrives_after_release(tmp_path
          "the hub had not seen yet was posted",
     checked="answered 503 storage_unavailable with Retry-After, like a batch of known series",
 )
-@pytest.mark.xfail(strict=True, reason="hub/storage/registry.py creates new series outside the "
-                   "writer; its tortoise OperationalError ('database is locked') is answered 500")
 def test_new_series_while_locked_is_a_503_not_a_500(live_hub: LiveHub) -> None:
     assert live_hub.post_batch("probe", point("probe.known")).status_code == 200
     with exclusive_lock(live_hub):

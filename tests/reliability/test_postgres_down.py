@@ -104,8 +104,6 @@ def test_postgres_outage_spools_and_everything_arrives_after(tmp_path: Path, pg_
     checked="answered 503 storage_unavailable with Retry-After, as the protocol says for an "
             "unavailable store",
 )
-@pytest.mark.xfail(strict=True, reason="the token lookup in hub/api/ingest.py:authenticate queries "
-                   "the database before the writer; asyncpg's connection error is answered 500")
 def test_postgres_outage_is_a_503_not_a_500(tmp_path: Path, pg_db: str) -> None:
     hub = start_hub(tmp_path / "hub", db=f"postgres://root@127.0.0.1:5432/{pg_db}")
     try:
