@@ -9,13 +9,12 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
 
 import httpx
 
 from agent import Option, Sample, Source, hookimpl
 from agent.errors import ConfigError
-from plugins.names import check_strings
+from plugins.names import check_urls
 
 log = logging.getLogger("hostpulse.plugins.http_check")
 
@@ -51,13 +50,7 @@ class HttpCheck(Source):
     @classmethod
     def validate(cls, config: Mapping[str, Any]) -> dict[str, Any]:
         checked = super().validate(config)
-        check_strings(cls.name, checked, "urls")
-        if not checked["urls"]:
-            raise ConfigError(f"plugins.{cls.name}.urls", [], "at least one URL")
-        for url in checked["urls"]:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ConfigError(f"plugins.{cls.name}.urls", url, "an http:// or https:// URL")
+        check_urls(cls.name, checked)
         if checked["ca_file"] and not Path(checked["ca_file"]).is_file():
             raise ConfigError(f"plugins.{cls.name}.ca_file", checked["ca_file"], "a readable PEM file")
         checked["method"] = checked["method"].upper()

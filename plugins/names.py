@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
+from urllib.parse import urlsplit
 
 from agent.errors import ConfigError
 
@@ -48,6 +49,17 @@ def check_choice(source: str, config: Mapping[str, Any], key: str, choices: Sequ
     """Raise a ConfigError unless option ``key`` is one of ``choices``."""
     if config[key] not in choices:
         raise ConfigError(f"plugins.{source}.{key}", config[key], f"one of {', '.join(choices)}")
+
+
+def check_urls(source: str, config: Mapping[str, Any], key: str = "urls") -> None:
+    """``key`` is a non-empty list of http:// or https:// URLs."""
+    check_strings(source, config, key)
+    if not config[key]:
+        raise ConfigError(f"plugins.{source}.{key}", [], "at least one URL")
+    for url in config[key]:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"plugins.{source}.{key}", url, "an http:// or https:// URL")
 
 
 def check_prefix(source: str, config: Mapping[str, Any], key: str = "prefix") -> None:

@@ -20,7 +20,7 @@ import httpx
 from agent import Option, Sample, Source, hookimpl
 from agent.errors import ConfigError
 from plugins import exposition
-from plugins.names import check_prefix, check_strings
+from plugins.names import check_prefix, check_urls
 from plugins.rates import Rates
 
 log = logging.getLogger("hostpulse.plugins.prometheus")
@@ -64,13 +64,7 @@ class Prometheus(Source):
     @classmethod
     def validate(cls, config: Mapping[str, Any]) -> dict[str, Any]:
         checked = super().validate(config)
-        check_strings(cls.name, checked, "urls")
-        if not checked["urls"]:
-            raise ConfigError(f"plugins.{cls.name}.urls", [], "at least one URL")
-        for url in checked["urls"]:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise ConfigError(f"plugins.{cls.name}.urls", url, "an http:// or https:// URL")
+        check_urls(cls.name, checked)
         check_prefix(cls.name, checked)
         if checked["max_series"] < 1:
             raise ConfigError(f"plugins.{cls.name}.max_series", checked["max_series"], "at least 1")
