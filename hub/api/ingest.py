@@ -69,10 +69,9 @@ async def ingest() -> IngestResult:
     ts_all, values_all, offsets = _columns(data)
     _check_clock(state, ts_all, received)
     try:
-        infos = [
-            await state.registry.resolve(host.id, host.name, s.metric, s.labels, s.unit)
-            for s in data.series
-        ]
+        infos = await state.registry.resolve_many(
+            host.id, host.name, [(s.metric, s.labels, s.unit) for s in data.series]
+        )
     except SeriesLimitReached as exc:
         raise BadRequest(str(exc), code="series_limit_reached") from None
     blocks = [

@@ -49,44 +49,60 @@ class SeriesRegistry:
     async def resolve(
         self, host_id: int, host_name: str, metric: str, labels: dict[str, str], unit: str
     ) -> SeriesInfo:
-        key = (host_id, metric, labels_key(labels))
-        info = self._cache.get(key)
-        if info is not None and (not unit or info.unit == unit):
-            return info
+        return (await self.resolve_many(host_id, host_name, [(metric, labels, unit)]))[0]
+
+    async def resolve_many(
+        self, host_id: int, host_name: str, items: list[tuple[str, dict[str, str], str]]
+    ) -> list[SeriesInfo]:
+        """The series of ``items`` ((metric, labels, unit) each), created where new. Either all
+        are resolved or, past the host's series limit, none is created (SeriesLimitReached)."""
+        keys = [(host_id, metric, labels_key(labels)) for metric, labels, _ in items]
+        if all(self._fresh(key, unit) for key, (_, _, unit) in zip(keys, items, strict=True)):
+            return [self._cache[key] for key in keys]
         # Creation is rare; serialising it avoids racing inserts of one series.
         async with self._lock:
-            info = await self._load_or_create(host_id, host_name, metric, labels, unit, key[2])
-            self._cache[key] = info
-            return info
+            todo: dict[tuple[int, str, str], tuple[dict[str, str], str]] = {}
+            for key, (_, labels, unit) in zip(keys, items, strict=True):
+                if not self._fresh(key, unit):
+                    todo[key] = (labels, unit)
+            rows = {
+                key: await Series.filter(host_id=host_id, metric=key[1], labels_key=key[2]).first()
+                for key in todo
+            }
+            new = [key for key, row in rows.items() if row is None]
+            if new:
+                await self._check_limit(host_id, len(new))
+            for key, (labels, unit) in todo.items():
+                row = rows[key] or await self._create(host_id, key, labels, unit)
+                if unit and row.unit != unit:  # the latest unit a source declares wins
+                    row.unit = unit
+                    await row.save(update_fields=["unit"])
+                self._cache[key] = SeriesInfo(row.id, host_name, key[1], dict(row.labels), row.unit)
+        return [self._cache[key] for key in keys]
 
-    async def _load_or_create(
-        self,
-        host_id: int,
-        host_name: str,
-        metric: str,
-        labels: dict[str, str],
-        unit: str,
-        lkey: str,
-    ) -> SeriesInfo:
-        row = await Series.filter(host_id=host_id, metric=metric, labels_key=lkey).first()
-        if row is None:
-            await self._check_limit(host_id)
-            try:
-                row = await Series.create(
-                    host_id=host_id, metric=metric, labels=labels, labels_key=lkey, unit=unit
-                )
-            except IntegrityError:  # another hub created it first
-                row = await Series.get(host_id=host_id, metric=metric, labels_key=lkey)
-            self._counts[host_id] += 1
-        if unit and row.unit != unit:  # the latest unit a source declares wins
-            row.unit = unit
-            await row.save(update_fields=["unit"])
-        return SeriesInfo(row.id, host_name, metric, dict(row.labels), row.unit)
+    def _fresh(self, key: tuple[int, str, str], unit: str) -> bool:
+        info = self._cache.get(key)
+        return info is not None and (not unit or info.unit == unit)
 
-    async def _check_limit(self, host_id: int) -> None:
+    async def _create(
+        self, host_id: int, key: tuple[int, str, str], labels: dict[str, str], unit: str
+    ) -> Series:
+        _, metric, lkey = key
+        try:
+            row = await Series.create(
+                host_id=host_id, metric=metric, labels=labels, labels_key=lkey, unit=unit
+            )
+        except IntegrityError:  # another hub created it first
+            return await Series.get(host_id=host_id, metric=metric, labels_key=lkey)
+        self._counts[host_id] += 1
+        return row
+
+    async def _check_limit(self, host_id: int, adding: int) -> None:
         if host_id not in self._counts:
             self._counts[host_id] = await Series.filter(host_id=host_id).count()
-        if self.max_per_host and self._counts[host_id] >= self.max_per_host:
+        have = self._counts[host_id]
+        if self.max_per_host and have + adding > self.max_per_host:
             raise SeriesLimitReached(
-                f"this host already has {self._counts[host_id]} series; the limit is {self.max_per_host}"
+                f"this batch would add {adding} series to the {have} this host has; "
+                f"the limit is {self.max_per_host}"
             )

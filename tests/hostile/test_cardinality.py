@@ -6,8 +6,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from tests.reliability.scenarios import scenario
 from tests.support.hub_process import LiveHub, now_ms, start_hub
 
@@ -88,9 +86,6 @@ def test_series_per_host_are_limited(tmp_path: Path) -> None:
             "still 60 series listed, none of the refused batch's (DESIGN.md §4: a limit is a "
             "clear 4xx, nothing half-written)",
 )
-@pytest.mark.xfail(strict=True, reason="hub/storage/registry.py checks the limit series by series "
-                   "as it creates them: a refused batch leaves the series created before the limit "
-                   "was hit, listed with no points")
 def test_a_batch_refused_by_the_series_limit_creates_no_series(tmp_path: Path) -> None:
     hub = start_hub(tmp_path / "hub", env={"HOSTPULSE_MAX_SERIES_PER_HOST": "100",
                                            "HOSTPULSE_RATE_LIMIT_PER_S": "0"})
