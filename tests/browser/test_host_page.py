@@ -277,3 +277,46 @@ def test_crosshair_is_shared_across_charts(dashboard: Dashboard, feeder: Feeder)
     )
     assert x_min < moment < x_max
     assert dashboard.errors == []
+
+
+def test_spike_scored_by_the_hub_is_a_red_point_with_band(
+    dashboard: Dashboard, feeder: Feeder
+) -> None:
+    # 90 steady points (past the detector's 60-sample warm-up), then a spike streamed live.
+    end = now_ms() - 5000
+    steady = [40.0 + (i % 5) * 0.5 for i in range(90)]
+    ts = [end - 1000 * (89 - i) for i in range(90)]
+    feeder.post(HOST, [series("cpu.percent", ts, steady, "%", {"cpu": "total"})])
+    dashboard.open(f"#/host/{HOST}")
+    dashboard.wait(
+        "(k) => { const c = window.hostpulse.charts.get(k); return c && c.renders > 0 }", CPU_KEY
+    )
+    flagged = "(k) => window.hostpulse.charts.get(k).entries[0].buffer.data.find(p => p.anomaly)"
+    for _ in range(20):
+        feeder.post(HOST, [series("cpu.percent", [now_ms()], [99.0], "%", {"cpu": "total"})])
+        try:
+            dashboard.wait(f"(k) => ({flagged})(k)", CPU_KEY, timeout=1000)
+            break
+        except PlaywrightTimeout:
+            pass
+    point = dashboard.evaluate(flagged, CPU_KEY)
+    assert point and point["y"] == 99.0 and point["low"] < point["high"] < 99.0
+    assert dashboard.evaluate(
+        "(k) => window.hostpulse.charts.get(k).entries[0].buffer.hasBand", CPU_KEY
+    )
+    dashboard.page.locator('.chart-box[data-chart="cpu.percent"] canvas').hover(
+        position=dashboard.evaluate(
+            """([k, ts]) => { const c = window.hostpulse.charts.get(k).chart;
+                 const el = c.getDatasetMeta(0).data.find(p => p.$context && p.$context.raw.x === ts);
+                 return {x: el.x, y: el.y} }""",
+            [CPU_KEY, point["x"]],
+        )
+    )
+    lines = dashboard.wait(
+        """(k) => { const t = window.hostpulse.charts.get(k).chart.tooltip;
+                   const body = (t.body || []).flatMap(b => b.lines);
+                   return body.some(l => l.includes('anomaly, expected')) && body }""",
+        CPU_KEY,
+    )
+    assert any(line.startswith("Value: 99.0 % (anomaly, expected ") for line in lines), lines
+    assert dashboard.errors == []
