@@ -33,7 +33,7 @@ frontend/dist/index.html: frontend/node_modules/.installed $(FRONTEND_SOURCES)
 	cd frontend && npm run build
 	touch $@
 
-# Debian's chromium for the Playwright tests: never `playwright install`, which downloads.
+# Debian's chromium for the Playwright tests (Playwright's own browser download cannot work here).
 chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 

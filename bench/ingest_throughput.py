@@ -37,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
 
-from loadgen import LoadConfig, create_tokens, host_names, run_load
+from loadgen import LoadConfig, count_check, create_tokens, host_names, run_load
 
 from tests.support.hub_process import start_hub
 
@@ -157,17 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         "offered_samples_per_s": args.rate,
         "paced": brief(runs["paced"]),
         "ceiling": brief(runs["ceiling"]) if "ceiling" in runs else None,
-        "count_check": {
-            "samples_acked": acked,
-            "samples_stored": counts["samples"],
-            "batches_acked": acked_batches,
-            "batches_stored": counts["batches"],
-            "distinct_batches_stored": counts["distinct_batches"],
-            "unacked_batches": unacked,
-            "zero_loss": counts["samples"] >= acked and unacked == 0,
-            "zero_duplicates": counts["samples"] <= acked
-            and counts["batches"] == counts["distinct_batches"] == acked_batches,
-        },
+        "count_check": count_check(acked, acked_batches, unacked, counts),
         "sqlite3_executemany_rows_per_s": round(raw_rows_per_s),
         "ratio_paced_to_sqlite3": round(runs["paced"]["samples_per_s"] / raw_rows_per_s, 3),
         "ratio_best_to_sqlite3": round(best / raw_rows_per_s, 3),

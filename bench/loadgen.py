@@ -381,3 +381,19 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def count_check(acked: int, acked_batches: int, unacked: int, counts: dict[str, Any]) -> dict[str, Any]:
+    """Zero loss and zero duplicates, from what the fleet was told and what the hub stored
+    (``counts``: samples, batches and distinct_batches stored)."""
+    return {
+        "samples_acked": acked,
+        "samples_stored": counts["samples"],
+        "batches_acked": acked_batches,
+        "batches_stored": counts["batches"],
+        "distinct_batches_stored": counts["distinct_batches"],
+        "unacked_batches": unacked,
+        "zero_loss": counts["samples"] >= acked and unacked == 0,
+        "zero_duplicates": counts["samples"] <= acked
+        and counts["batches"] == counts["distinct_batches"] == acked_batches,
+    }

@@ -41,7 +41,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
 
-from loadgen import LoadConfig, create_tokens, create_tokens_inproc, host_names, run_load
+from loadgen import (
+    LoadConfig,
+    count_check,
+    create_tokens,
+    create_tokens_inproc,
+    host_names,
+    run_load,
+)
 
 from tests.support.hub_process import LiveHub, start_hub
 
@@ -394,17 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         "hub_cpu_percent_of_one_core": [round(100 * c / wall, 1) for c in cpu],
         # Other work on the machine competes for its 2 cores: read the figures with this beside.
         "load_average_1m": {"before": load_before, "after": os.getloadavg()[0]},
-        "count_check": {
-            "samples_acked": acked,
-            "samples_stored": counts["samples"],
-            "batches_acked": acked_batches,
-            "batches_stored": counts["batches"],
-            "distinct_batches_stored": counts["distinct_batches"],
-            "unacked_batches": unacked,
-            "zero_loss": counts["samples"] >= acked and unacked == 0,
-            "zero_duplicates": counts["samples"] <= acked
-            and counts["batches"] == counts["distinct_batches"] == acked_batches,
-        },
+        "count_check": count_check(acked, acked_batches, unacked, counts),
         "database_bytes": counts["database_bytes"],
         # Before compaction: the raw tier (a row per series per batch) with its index and TOAST.
         "raw_tier_bytes_per_sample": round(
