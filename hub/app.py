@@ -25,7 +25,7 @@ from hub.security import TokenBucket, install_security_headers
 from hub.settings import Settings
 from hub.state import HubState, hub_state
 from hub.storage.compactor import Compactor
-from hub.storage.database import close_database, open_database
+from hub.storage.database import close_database, connection, open_database
 from hub.storage.registry import SeriesRegistry
 from hub.storage.writer import Writer
 
@@ -128,6 +128,8 @@ def _register_error_handlers(app: Quart) -> None:
         message = error.description or error.name or "error"
         if error.code == 400:
             code, message = "malformed_json", "the body is not valid JSON"
+        elif error.code == 413:  # the same code as the gzip middleware's refusal
+            code = "payload_too_large"
         return error_body(code, message), error.code or 500
 
     async def storage_down(error: Exception) -> tuple[dict[str, Any], int, dict[str, str]]:
@@ -171,7 +173,10 @@ def _register_pages(app: Quart, settings: Settings) -> None:
 
     @app.get("/healthz")
     async def healthz() -> dict[str, Any]:
+        """200 when the hub can reach its database; a StorageDown error answers 503 otherwise, so a
+        load balancer stops sending agents to a hub whose database is away."""
         state = hub_state()
+        await connection().execute_query("SELECT 1")
         return {"status": "ok", "write_queue": state.writer.depth}
 
     @app.get("/metrics")

@@ -135,3 +135,7 @@ def test_metrics_count_what_was_committed(live_hub: LiveHub) -> None:
     assert float(figures["hostpulse_commit_seconds_total"]) > 0
     for name in ("hostpulse_write_queue_depth", "hostpulse_compaction_lag_seconds", "hostpulse_websocket_clients"):
         assert float(figures[name]) >= 0
+
+
+def test_oversized_plain_body_has_the_same_code_as_an_oversized_gzip_one(live_hub: LiveHub) -> None:
+    assert_error(post_raw(live_hub, b" " * (33 * 1024 * 1024)), 413, "payload_too_large")

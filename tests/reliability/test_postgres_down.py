@@ -110,6 +110,9 @@ def test_postgres_outage_is_a_503_not_a_500(tmp_path: Path, pg_db: str) -> None:
         assert probe(hub).status_code == 200
         with database_down(pg_db):
             response = probe(hub)
+            health = hub.get("/healthz")
+        assert health.status_code == 503, health.text  # a load balancer takes this hub out
+        assert hub.get("/healthz").status_code == 200
         assert response.status_code == 503, response.text
         assert response.json()["error"]["code"] == "storage_unavailable"
         assert "Retry-After" in response.headers
