@@ -130,3 +130,15 @@ def assert_exactly_once(hub: LiveHub, agent: FleetAgent) -> int:
                             f"{repeated} duplicated, {len(extra)} unexpected (first {extra[:5]})")
     assert not problems, "\n".join(problems)
     return last
+
+
+def assert_replayed_exactly_once(hub: LiveHub, agents: list[FleetAgent]) -> None:
+    """After an outage: every spool drains, delivery resumes, the agents stop (SIGTERM flushes),
+    and every series of every agent holds exactly 1..N."""
+    for agent in agents:
+        wait_until(lambda a=agent: not a.spool_segments(), f"{agent.host} to replay", 60)
+    wait_delivering(hub, agents)
+    for agent in agents:
+        agent.stop()
+    for agent in agents:
+        assert_exactly_once(hub, agent)

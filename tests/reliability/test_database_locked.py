@@ -8,7 +8,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.reliability.fleet import FleetAgent, assert_exactly_once, wait_delivering, wait_until
+from tests.reliability.fleet import (
+    FleetAgent,
+    assert_replayed_exactly_once,
+    wait_delivering,
+    wait_until,
+)
 from tests.reliability.scenarios import scenario
 from tests.support.hub_process import LiveHub, now_ms, start_hub
 
@@ -56,13 +61,7 @@ def test_locked_sqlite_answers_503_and_everything_arrives_after_release(tmp_path
             assert hub.get("/healthz").status_code == 200
             assert hub.get("/api/v1/hosts").status_code == 200
             time.sleep(LOCKED_S)
-        for agent in agents:
-            wait_until(lambda a=agent: not a.spool_segments(), f"{agent.host} to replay", 60)
-        wait_delivering(hub, agents)
-        for agent in agents:
-            agent.stop()
-        for agent in agents:
-            assert_exactly_once(hub, agent)
+        assert_replayed_exactly_once(hub, agents)
         assert hub.post_batch("probe", point("probe.known")).status_code == 200
     finally:
         for agent in agents:

@@ -10,7 +10,12 @@ import sqlite3
 import time
 from pathlib import Path
 
-from tests.reliability.fleet import FleetAgent, assert_exactly_once, wait_delivering, wait_until
+from tests.reliability.fleet import (
+    FleetAgent,
+    assert_replayed_exactly_once,
+    wait_delivering,
+    wait_until,
+)
 from tests.reliability.scenarios import scenario
 from tests.support.hub_process import now_ms, start_hub
 
@@ -65,13 +70,7 @@ def test_disk_full_answers_503_and_everything_arrives_after(tmp_path: Path) -> N
         assert all(a.spool_segments() for a in agents)
         hub.stop()
         hub = start_hub(tmp_path / "hub", db=db, port=port)
-        for agent in agents:
-            wait_until(lambda a=agent: not a.spool_segments(), f"{agent.host} to replay", 60)
-        wait_delivering(hub, agents)
-        for agent in agents:
-            agent.stop()
-        for agent in agents:
-            assert_exactly_once(hub, agent)
+        assert_replayed_exactly_once(hub, agents)
     finally:
         for agent in agents:
             agent.stop_if_running()

@@ -17,7 +17,12 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.reliability.fleet import FleetAgent, assert_exactly_once, wait_delivering, wait_until
+from tests.reliability.fleet import (
+    FleetAgent,
+    assert_replayed_exactly_once,
+    wait_delivering,
+    wait_until,
+)
 from tests.reliability.scenarios import scenario
 from tests.support.hub_process import LiveHub, now_ms, start_hub
 
@@ -85,13 +90,7 @@ def test_postgres_outage_spools_and_everything_arrives_after(tmp_path: Path, pg_
             wait_until(lambda: all(a.spool_segments() for a in agents), "the agents to spool")
             time.sleep(DOWN_S)
             assert hub.process.poll() is None
-        for agent in agents:
-            wait_until(lambda a=agent: not a.spool_segments(), f"{agent.host} to replay", 60)
-        wait_delivering(hub, agents)
-        for agent in agents:
-            agent.stop()
-        for agent in agents:
-            assert_exactly_once(hub, agent)
+        assert_replayed_exactly_once(hub, agents)
     finally:
         for agent in agents:
             agent.stop_if_running()
