@@ -305,10 +305,11 @@ def test_spike_scored_by_the_hub_is_a_red_point_with_band(
         "(k) => window.hostpulse.charts.get(k).entries[0].buffer.hasBand", CPU_KEY
     )
     dashboard.page.locator('.chart-box[data-chart="cpu.percent"] canvas').hover(
-        position=dashboard.evaluate(
+        # Waited for, not read at once: the point is in the buffer before the next frame draws it.
+        position=dashboard.wait(
             """([k, ts]) => { const c = window.hostpulse.charts.get(k).chart;
                  const el = c.getDatasetMeta(0).data.find(p => p.$context && p.$context.raw.x === ts);
-                 return {x: el.x, y: el.y} }""",
+                 return el ? {x: el.x, y: el.y} : null }""",
             [CPU_KEY, point["x"]],
         )
     )
