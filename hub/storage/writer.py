@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -142,27 +142,16 @@ class Writer:
         started = time.perf_counter()
         async with in_transaction() as conn:
             dialect = conn.capabilities.dialect
-            seen = await _committed_keys(conn, dialect, group)
-            fresh: list[PendingBatch] = []
-            duplicates: list[PendingBatch] = []
-            for batch in group:
-                key = (batch.host_id, batch.batch_id)
-                if key in seen:
-                    duplicates.append(batch)
-                else:
-                    seen.add(key)  # a retry queued behind its own first attempt is a duplicate too
-                    fresh.append(batch)
+            firsts: dict[tuple[int, str], PendingBatch] = {}
+            for batch in group:  # a retry queued behind its own first attempt is a duplicate too
+                firsts.setdefault((batch.host_id, batch.batch_id), batch)
+            claimed = await _claim_keys(conn, dialect, list(firsts.values()))
+            fresh = [b for key, b in firsts.items() if key in claimed]
+            owners = {id(b) for b in fresh}
+            duplicates = [b for b in group if id(b) not in owners]
             if fresh and self._score is not None:
                 self._score(fresh)
             if fresh:
-                await conn.execute_many(
-                    placeholders(
-                        dialect,
-                        "INSERT INTO ingested_batches (host_id, batch_id, received_at, samples) "
-                        "VALUES (?, ?, ?, ?)",
-                    ),
-                    [[b.host_id, b.batch_id, b.received_at, b.samples] for b in fresh],
-                )
                 await _insert_blocks(
                     conn, dialect, [_block_row(k) for b in fresh for k in b.blocks]
                 )
@@ -220,23 +209,31 @@ def _block_row(block: SeriesBlock) -> list[object]:
     ]
 
 
-async def _committed_keys(conn, dialect: str, group: list[PendingBatch]) -> set[tuple[int, str]]:
-    ids = sorted({b.batch_id for b in group})
-    hosts = sorted({b.host_id for b in group})
-    # host_id first: the key is (host_id, batch_id), and without it the lookup scans every key.
-    rows = await conn.execute_query_dict(
-        placeholders(
-            dialect,
-            f"SELECT host_id, batch_id FROM ingested_batches WHERE host_id IN ({_marks(hosts)}) "
-            f"AND batch_id IN ({_marks(ids)})",
-        ),
-        [*hosts, *ids],
-    )
-    return {(row["host_id"], row["batch_id"]) for row in rows}
+CLAIM_ROWS = 500  # 4 parameters a row, well under either driver's limit per statement
 
 
-def _marks(items: Sequence[object]) -> str:
-    return ", ".join("?" * len(items))
+async def _claim_keys(
+    conn: Any, dialect: str, batches: list[PendingBatch]
+) -> set[tuple[int, str]]:
+    """Insert the batches' keys, skipping those already stored; returns the keys this commit owns.
+
+    ON CONFLICT DO NOTHING rather than SELECT-then-INSERT: two hubs committing the same retried
+    batch at once on one PostgreSQL used to fail one whole group with a unique violation (a
+    spurious 503 for every batch in it); now the second waits on the first's row and skips it."""
+    claimed: set[tuple[int, str]] = set()
+    for start in range(0, len(batches), CLAIM_ROWS):
+        chunk = batches[start : start + CLAIM_ROWS]
+        rows = await conn.execute_query_dict(
+            placeholders(
+                dialect,
+                "INSERT INTO ingested_batches (host_id, batch_id, received_at, samples) VALUES "
+                + ", ".join(["(?, ?, ?, ?)"] * len(chunk))
+                + " ON CONFLICT (host_id, batch_id) DO NOTHING RETURNING host_id, batch_id",
+            ),
+            [v for b in chunk for v in (b.host_id, b.batch_id, b.received_at, b.samples)],
+        )
+        claimed.update((row["host_id"], row["batch_id"]) for row in rows)
+    return claimed
 
 
 async def _touch_hosts(conn, dialect: str, batches: list[PendingBatch]) -> None:
