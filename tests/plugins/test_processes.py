@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -164,6 +165,44 @@ async def test_this_hosts_proc_is_read_directly(clock: FakeClock) -> None:
     assert values[key("procs.total")] == sum(counts.values()) >= 1
     assert counts["running"] >= 1  # this test's own process, reading its stat
     assert "unknown" not in counts
+
+
+def stat_descriptors(pid: int | str = "") -> list[str]:
+    """This process's open descriptors on /proc/PID/stat files (of ``pid`` when given)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("/proc/") and target.endswith(f"{pid}/stat") and target != "/proc/stat":
+            found.append(target)
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads this host's /proc")
+def test_stat_files_stay_open_while_their_process_lives() -> None:
+    others = stat_descriptors()  # kept by sources of other tests
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    source = Processes(top=50)
+    try:
+        list(source.collect())
+        assert stat_descriptors(child.pid) == [f"/proc/{child.pid}/stat"]
+        files = source._stat
+        assert files is not None
+        before = files.read(str(child.pid))
+        assert before is not None and before.startswith(f"{child.pid} (".encode())
+    finally:
+        child.kill()
+        child.wait()
+    # Gone: its kept descriptor answers ESRCH and the path no longer exists.
+    assert files.read(str(child.pid)) is None
+    samples = list(source.collect())
+    assert str(child.pid) not in {s.labels.get("pid") for s in samples}
+    assert stat_descriptors(child.pid) == []
+    assert len(stat_descriptors()) > len(others)  # the other processes' files are still kept
+    source.close()
+    assert stat_descriptors() == others
 
 
 # ---------------------------------------------------------------------------------------------
