@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hub.clock import clock_offsets
 from hub.state import HubState
 
 
@@ -29,4 +30,18 @@ def render_metrics(state: HubState, compaction_lag_s: float) -> str:
             f"# TYPE hostpulse_{name} {kind}",
             f"hostpulse_{name} {value}",
         ]
+    out += [
+        "# HELP hostpulse_host_clock_offset_seconds The agent's clock minus the hub's (Date header).",
+        "# TYPE hostpulse_host_clock_offset_seconds gauge",
+    ]
+    for reading in sorted(clock_offsets().readings.values(), key=lambda r: r.host):
+        out.append(
+            f'hostpulse_host_clock_offset_seconds{{host="{_label(reading.host)}"}} '
+            f"{reading.offset_ms / 1000}"
+        )
     return "\n".join(out) + "\n"
+
+
+def _label(value: str) -> str:
+    """A Prometheus label value: backslash, double quote and newline escaped."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

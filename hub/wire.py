@@ -45,15 +45,27 @@ class IngestBatch(BaseModel):
 
 
 class IngestResult(BaseModel):
+    """The batch is committed (or was already: ``duplicate``, nothing stored twice)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     batch_id: str
     accepted: int
     duplicate: bool
 
 
 class ErrorDetail(BaseModel):
-    code: str
-    message: str
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(description="machine-readable, e.g. timestamp_out_of_range (docs/protocol.md)")
+    message: str = Field(description="for people: what was wrong and what is accepted")
 
 
 class ErrorResponse(BaseModel):
+    """The hub's one error shape. 400 invalid input, 401 no valid token, 403 the token is not
+    this host's, 404 no such thing, 413 over a size limit, 415 not JSON, 429 over the rate limit
+    and 503 queue full or storage unavailable (both with Retry-After)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     error: ErrorDetail

@@ -32,10 +32,12 @@ async function getJSON(path, params = {}, { signal } = {}) {
   return response.json();
 }
 
-/** Every host the hub knows: [{name, labels, agent_version, first_seen, last_seen, online}]. */
-export async function listHosts(options) {
+/** Every host the hub knows: {hosts: [{name, labels, agent_version, first_seen, last_seen, online,
+ * clock_offset_s, clock_checked_at}], clockWarnS} (the hub's threshold for clock warnings). */
+export async function getHosts(options) {
   const body = await getJSON("hosts", {}, options);
-  return Array.isArray(body) ? body : body.hosts ?? [];
+  const hosts = Array.isArray(body) ? body : body.hosts ?? [];
+  return { hosts, clockWarnS: body.clock_warn_s };
 }
 
 /** Series matching host/metric (both optional): [{id, host, metric, labels, unit}]. */

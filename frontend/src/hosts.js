@@ -1,6 +1,6 @@
 // What the page knows about each host: the hub's record plus when a live point last came in.
 
-import { listHosts } from "./api.js";
+import { getHosts } from "./api.js";
 import { toMs } from "./format.js";
 
 export const ONLINE_MS = 15_000;
@@ -10,11 +10,13 @@ export class HostDirectory extends EventTarget {
   constructor() {
     super();
     this.hosts = new Map();
+    this.clockWarnS = 30; // the hub's clock_warn_s (its default until the host list says)
   }
 
   /** Load (or reload) the host list from the hub; fires "change". */
   async refresh() {
-    const list = await listHosts();
+    const { hosts: list, clockWarnS } = await getHosts();
+    if (typeof clockWarnS === "number") this.clockWarnS = clockWarnS;
     for (const record of list) this.upsert(record.name, record);
     this.dispatchEvent(new Event("change"));
     return this.hosts;
@@ -24,13 +26,18 @@ export class HostDirectory extends EventTarget {
     let host = this.hosts.get(name);
     const isNew = !host;
     if (!host) {
-      host = { name, labels: {}, agentVersion: "", lastSeen: 0, hubOnline: false, liveSeen: false };
+      host = {
+        name, labels: {}, agentVersion: "", lastSeen: 0, hubOnline: false, liveSeen: false,
+        clockOffsetS: null, clockCheckedAt: 0,
+      };
       this.hosts.set(name, host);
     }
     if (record.labels) host.labels = record.labels;
     if (record.agent_version) host.agentVersion = record.agent_version;
     if (record.last_seen !== undefined) host.lastSeen = Math.max(host.lastSeen, toMs(record.last_seen));
     if (record.online !== undefined) host.hubOnline = Boolean(record.online);
+    if (record.clock_offset_s !== undefined) host.clockOffsetS = record.clock_offset_s;
+    if (record.clock_checked_at !== undefined) host.clockCheckedAt = toMs(record.clock_checked_at);
     if (isNew) this.dispatchEvent(new CustomEvent("added", { detail: host }));
     return host;
   }

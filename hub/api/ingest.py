@@ -9,6 +9,8 @@ from pydantic import ValidationError
 from quart import Blueprint, g, request
 from quart_schema import RequestSchemaValidationError, document_request, validate_response
 
+from hub.api.schemas import errors
+from hub.clock import Reading, clock_offsets, describe
 from hub.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized, UnsupportedMediaType
 from hub.scoring import anomaly_frames, points_frame
 from hub.state import HubState, hub_state
@@ -16,7 +18,7 @@ from hub.storage.models import Host
 from hub.storage.registry import SeriesLimitReached
 from hub.storage.writer import PendingBatch, SeriesBlock
 from hub.tokens import host_for_token, now_ms
-from hub.wire import ErrorResponse, IngestBatch, IngestResult
+from hub.wire import IngestBatch, IngestResult
 
 blueprint = Blueprint("ingest", __name__, url_prefix="/api/v1")
 
@@ -24,6 +26,7 @@ blueprint = Blueprint("ingest", __name__, url_prefix="/api/v1")
 @blueprint.before_request
 async def authenticate() -> None:
     # Before the body is read, so an anonymous client cannot make the hub decode anything.
+    arrived = now_ms()  # before the token lookup, which may wait on the database
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -34,6 +37,8 @@ async def authenticate() -> None:
     if host is None:
         raise Unauthorized("unknown or revoked token", code="invalid_token")
     g.host = host
+    # Also for batches refused later: a clock running ahead shows as refused timestamps.
+    g.clock = clock_offsets().observe(host, request.headers.get("Date"), arrived)
     hub_state().rate_limit.take(host.id)
     if request.method == "POST" and request.mimetype != "application/json":
         raise UnsupportedMediaType(
@@ -45,7 +50,7 @@ async def authenticate() -> None:
 @blueprint.post("/ingest")
 @document_request(IngestBatch)
 @validate_response(IngestResult, 200)
-@validate_response(ErrorResponse, 400)
+@errors(400, 401, 403, 413, 415, 429, 503)
 async def ingest() -> IngestResult:
     """Store a batch of samples. Answered only after the batch is committed."""
     # The quart-schema model validates the raw bytes in pydantic-core (Rust) rather than through
@@ -67,7 +72,7 @@ async def ingest() -> IngestResult:
     _check_limits(state, data)
     received = now_ms()
     ts_all, values_all, offsets = _columns(data)
-    _check_clock(state, ts_all, received)
+    _check_clock(state, ts_all, received, g.clock)
     try:
         infos = await state.registry.resolve_many(
             host.id, host.name, [(s.metric, s.labels, s.unit) for s in data.series]
@@ -143,11 +148,13 @@ def _check_limits(state: HubState, data: IngestBatch) -> None:
                 )
 
 
-def _check_clock(state: HubState, ts: np.ndarray, received: int) -> None:
+def _check_clock(state: HubState, ts: np.ndarray, received: int, clock: Reading | None) -> None:
     oldest = received - int(state.settings.max_past_s * 1000)
     newest = received + int(state.settings.max_future_s * 1000)
     if ts.min() < oldest or ts.max() > newest:
+        skew = f"; {describe(clock.offset_ms)}" if clock is not None else ""
         raise BadRequest(
-            f"timestamps must lie between {oldest} and {newest} (epoch ms; the hub's clock reads {received})",
+            f"timestamps must lie between {oldest} and {newest} "
+            f"(epoch ms; the hub's clock reads {received}){skew}",
             code="timestamp_out_of_range",
         )

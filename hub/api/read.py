@@ -8,6 +8,8 @@ from pydantic import BaseModel, Field
 from quart import Blueprint
 from quart_schema import validate_querystring
 
+from hub.api.schemas import AnomalyList, HostList, Points, SeriesList, answers
+from hub.clock import clock_offsets, clock_warn_s
 from hub.errors import BadRequest, HubError
 from hub.state import hub_state
 from hub.storage.history import read_history
@@ -24,24 +26,28 @@ class NotFound(HubError):
 
 
 @blueprint.get("/hosts")
+@answers(HostList, 401, 503)
 async def list_hosts() -> dict[str, object]:
-    """Every host the hub knows, with whether it reported recently."""
+    """Every host the hub knows, with whether it reported recently and how far its clock is off.
+
+    ``clock_offset_s`` is this hub's latest reading or the one stored by any hub, the newer."""
     window = int(hub_state().settings.online_window_s * 1000)
     now = now_ms()
-    hosts = await Host.all().order_by("name")
-    return {
-        "hosts": [
-            {
-                "name": h.name,
-                "labels": h.labels,
-                "agent_version": h.agent_version,
-                "first_seen": h.first_seen or None,
-                "last_seen": h.last_seen or None,
-                "online": bool(h.last_seen) and now - h.last_seen <= window,
-            }
-            for h in hosts
-        ]
-    }
+    clocks = clock_offsets()
+    hosts = []
+    for h in await Host.all().order_by("name"):
+        clock = clocks.latest(h)
+        hosts.append({
+            "name": h.name,
+            "labels": h.labels,
+            "agent_version": h.agent_version,
+            "first_seen": h.first_seen or None,
+            "last_seen": h.last_seen or None,
+            "online": bool(h.last_seen) and now - h.last_seen <= window,
+            "clock_offset_s": None if clock is None else round(clock[0] / 1000, 1),
+            "clock_checked_at": None if clock is None else clock[1],
+        })
+    return {"hosts": hosts, "clock_warn_s": clock_warn_s()}
 
 
 @dataclass
@@ -52,6 +58,7 @@ class SeriesQuery:
 
 @blueprint.get("/series")
 @validate_querystring(SeriesQuery)
+@answers(SeriesList, 400, 401, 503)
 async def list_series(query_args: SeriesQuery) -> dict[str, object]:
     """Series, optionally narrowed to one host and one metric."""
     rows = Series.all().select_related("host").order_by("host__name", "metric", "labels_key")
@@ -73,6 +80,7 @@ class PointsQuery(BaseModel):
 
 @blueprint.get("/series/<int:series_id>/points")
 @validate_querystring(PointsQuery)
+@answers(Points, 400, 401, 404, 503)
 async def series_points(series_id: int, query_args: PointsQuery) -> dict[str, object]:
     """A series' points between ``from`` and ``to``, at most ``max_points`` of them:
     ``[ts, value]``, or ``[ts, mean, min, max]`` buckets when the range holds more. ``tier``
@@ -111,6 +119,7 @@ class AnomaliesQuery(BaseModel):
 
 @blueprint.get("/anomalies")
 @validate_querystring(AnomaliesQuery)
+@answers(AnomalyList, 400, 401, 503)
 async def list_anomalies(query_args: AnomaliesQuery) -> dict[str, object]:
     """Flagged points between ``from`` and ``to``, newest first, with the band the detector expected."""
     end = now_ms() if query_args.end is None else query_args.end

@@ -208,6 +208,17 @@ STEPS += (
     ),
 )
 
+STEPS += (
+    Step(
+        7,
+        "hosts: the agent's clock offset",
+        (
+            'ALTER TABLE "hosts" ADD COLUMN "clock_offset_ms" BIGINT',
+            'ALTER TABLE "hosts" ADD COLUMN "clock_checked_at" BIGINT',
+        ),
+    ),
+)
+
 LATEST = STEPS[-1].version
 
 

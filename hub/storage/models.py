@@ -14,6 +14,10 @@ class Host(Model):
     agent_version = fields.CharField(max_length=64, default="")
     first_seen = fields.BigIntField(default=0)  # epoch ms
     last_seen = fields.BigIntField(default=0)
+    #: The agent's clock minus the hub's, from its requests' Date header (hub.clock); None until
+    #: an agent that sends one has been heard. checked_at is the hub's clock at that request.
+    clock_offset_ms = fields.BigIntField(null=True)
+    clock_checked_at = fields.BigIntField(null=True)
 
     class Meta:
         table = "hosts"

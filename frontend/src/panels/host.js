@@ -3,6 +3,7 @@
 
 import { getPoints, listSeries } from "../api.js";
 import { TimeChart } from "../charts.js";
+import { clockBadge, updateClockBadge } from "../clock.js";
 import { h, setText } from "../dom.js";
 import { formatAgo, formatLabels } from "../format.js";
 import { showError } from "../notice.js";
@@ -42,6 +43,7 @@ export function mountHost(view, { live, hosts, params, navigate }) {
 
   const state = h("span", { class: "state" });
   const seen = h("span", { class: "seen" });
+  const clock = clockBadge();
   const labels = h("div", { class: "labels" }, formatLabels(host.labels));
   const toolbar = rangeToolbar({
     range,
@@ -53,7 +55,7 @@ export function mountHost(view, { live, hosts, params, navigate }) {
   const sections = h("div", { class: "groups" });
   const empty = h("p", { class: "empty" }, "Loading series…");
   const header = h("div", { class: "host-head", dataset: { host: name } },
-    h("h1", { class: "page-title" }, name), state, seen);
+    h("h1", { class: "page-title" }, name), state, clock, seen);
   view.append(header, labels, toolbar.el, empty, sections);
 
   function isLive() {
@@ -66,6 +68,7 @@ export function mountHost(view, { live, hosts, params, navigate }) {
     header.dataset.state = s;
     setText(state, s);
     setText(seen, `last seen ${formatAgo(host.lastSeen, now)}`);
+    updateClockBadge(clock, host, hosts, now);
     setText(labels, formatLabels(host.labels));
   }
 

@@ -2,6 +2,7 @@
 // coloured by their thresholds, network throughput with a sparkline, and recent anomalies.
 
 import { TimeChart } from "../charts.js";
+import { clockBadge, updateClockBadge } from "../clock.js";
 import { h, hostHref, setText } from "../dom.js";
 import { formatAgo, formatLabels, formatValue } from "../format.js";
 import { markDirty, track, untrack, isVisible } from "../render.js";
@@ -38,6 +39,7 @@ export class HostCard {
 
     this.stateEl = h("span", { class: "state" });
     this.seenEl = h("span", { class: "seen" });
+    this.clockEl = clockBadge();
     this.labelsEl = h("div", { class: "labels" });
     this.anomalyEl = h("a", { class: "anomaly-count", href: hostHref(host.name, { range: "1h" }), hidden: true });
     const chartBox = h("div", { class: "chart-box mini", dataset: { host: host.name, metric: CPU } });
@@ -48,7 +50,7 @@ export class HostCard {
     this.netCanvas = h("canvas", { class: "sparkline", "aria-hidden": "true" });
     this.el = h("article", { class: "host-card", dataset: { host: host.name } },
       h("header", {}, h("a", { class: "host-name", href: hostHref(host.name) }, host.name),
-        this.stateEl, this.anomalyEl, this.seenEl),
+        this.stateEl, this.clockEl, this.anomalyEl, this.seenEl),
       this.labelsEl,
       chartBox,
       h("div", { class: "meters" }, this.cpuMeter.el, this.memMeter.el, this.diskMeter.el,
@@ -159,6 +161,7 @@ export class HostCard {
     if (this.el.dataset.state !== state) this.el.dataset.state = state;
     setText(this.stateEl, state);
     setText(this.seenEl, formatAgo(this.host.lastSeen, now));
+    updateClockBadge(this.clockEl, this.host, this.hosts, now);
     setText(this.labelsEl, formatLabels(this.host.labels));
     while (this.anomalyTimes.length && this.anomalyTimes[0][0] < now - 3_600_000) {
       this.anomalies.delete(this.anomalyTimes.shift()[1]);
