@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 
 from quart import Blueprint, Response, redirect, request, websocket
+from quart_schema import hide
 
 from hub.errors import Unauthorized
 from hub.settings import Settings
@@ -69,11 +70,13 @@ def _page(message: str = "", status: int = 200) -> Response:
 
 
 @blueprint.get("/login")
+@hide  # an HTML form for browsers, not part of the JSON API
 async def login_form() -> Response:
     return _page()
 
 
 @blueprint.post("/login")
+@hide
 async def login() -> Response:
     form = await request.form
     token = (form.get("token") or "").strip()
@@ -93,6 +96,7 @@ async def login() -> Response:
 
 
 @blueprint.post("/logout")
+@hide
 async def logout() -> Response:
     response = redirect("/login")
     response.delete_cookie(COOKIE, path="/")

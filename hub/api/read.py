@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 from quart import Blueprint
 from quart_schema import validate_querystring
 
@@ -16,6 +18,7 @@ from hub.storage.history import read_history
 from hub.storage.models import Anomaly, Host, Series
 from hub.tokens import now_ms
 from hub.viewers import require_viewer
+from hub.wire import MAX_TS
 
 blueprint = Blueprint("read", __name__, url_prefix="/api/v1")
 blueprint.before_request(require_viewer)
@@ -69,16 +72,29 @@ async def list_series(query_args: SeriesQuery) -> dict[str, object]:
     return {"series": [_series_json(s) for s in await rows]}
 
 
+def _whole_number(value: object) -> object:
+    # pydantic reads "5.0" as 5; a query parameter declared integer takes digits only.
+    if isinstance(value, str) and not re.fullmatch(r"-?[0-9]+", value):
+        raise ValueError("expected an integer")
+    return value
+
+
+QueryInt = Annotated[int, BeforeValidator(_whole_number)]
+#: Bounds of ``from``/``to``, those of the wire's timestamps: past int64 the database would fail.
+Ms = Annotated[QueryInt, Field(ge=-MAX_TS, le=MAX_TS)]
+
+
 class PointsQuery(BaseModel):
     # ``from`` is a Python keyword, so the fields are named start/end and read by alias.
-    start: int | None = Field(
+    start: Ms | None = Field(
         None, alias="from", description="epoch ms; default: `to` minus one hour"
     )
-    end: int | None = Field(None, alias="to", description="epoch ms; default: now")
-    max_points: int = Field(1000, ge=1, le=100_000)
+    end: Ms | None = Field(None, alias="to", description="epoch ms; default: now")
+    max_points: QueryInt = Field(1000, ge=1, le=100_000)
 
 
-@blueprint.get("/series/<int:series_id>/points")
+# Ids are 32-bit (SERIAL): a larger one matches no route (404) instead of overflowing the query.
+@blueprint.get("/series/<int(max=2147483647):series_id>/points")
 @validate_querystring(PointsQuery)
 @answers(Points, 400, 401, 404, 503)
 async def series_points(series_id: int, query_args: PointsQuery) -> dict[str, object]:
@@ -110,11 +126,11 @@ def _series_json(s: Series) -> dict[str, object]:
 
 class AnomaliesQuery(BaseModel):
     host: str | None = None
-    start: int | None = Field(
+    start: Ms | None = Field(
         None, alias="from", description="epoch ms; default: `to` minus 24 hours"
     )
-    end: int | None = Field(None, alias="to", description="epoch ms; default: now")
-    limit: int = Field(1000, ge=1, le=10_000)
+    end: Ms | None = Field(None, alias="to", description="epoch ms; default: now")
+    limit: QueryInt = Field(1000, ge=1, le=10_000)
 
 
 @blueprint.get("/anomalies")
