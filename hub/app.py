@@ -28,6 +28,7 @@ from hub.storage.compactor import Compactor
 from hub.storage.database import close_database, connection, open_database
 from hub.storage.registry import SeriesRegistry
 from hub.storage.writer import Writer
+from hub.tokens import TokenCache
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         bus=_live_bus(settings),
         anomaly=engine,
         registry=SeriesRegistry(settings.max_series_per_host),
+        tokens=TokenCache(settings.db),
         detector_state=DetectorStateStore(engine, settings.detector_save_s),
         rate_limit=TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst),
     )
@@ -84,6 +86,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     async def startup() -> None:
         state = hub_state()
         await open_database(settings.db)
+        state.tokens.start()
         state.writer.start()
         state.detector_state.start()
         compactor.start()
@@ -96,6 +99,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         await state.writer.stop()
         await state.detector_state.stop()
         await state.bus.stop()
+        await state.tokens.stop()
         await close_database()
 
     app.asgi_app = GzipRequestMiddleware(app.asgi_app, settings.max_body_bytes)  # type: ignore[method-assign]
@@ -107,8 +111,8 @@ def _live_bus(settings: Settings) -> LocalBus:
     if settings.redis:
         from hub.bus_redis import RedisBus
 
-        return RedisBus(settings.redis, settings.ws_queue_frames)
-    return LocalBus(settings.ws_queue_frames)
+        return RedisBus(settings.redis, settings.ws_queue_bytes)
+    return LocalBus(settings.ws_queue_bytes)
 
 
 def _register_error_handlers(app: Quart) -> None:

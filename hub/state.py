@@ -1,4 +1,5 @@
-"""What one running hub holds: settings, the writer, the series registry, the live bus."""
+"""What one running hub holds: settings, the writer, the series registry, the live bus, the
+agent-token cache."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hub.security import TokenBucket
 from hub.settings import Settings
 from hub.storage.registry import SeriesRegistry
 from hub.storage.writer import Writer
+from hub.tokens import TokenCache
 
 
 @dataclass(slots=True)
@@ -23,6 +25,7 @@ class HubState:
     anomaly: AnomalyEngine
     detector_state: DetectorStateStore
     registry: SeriesRegistry
+    tokens: TokenCache
     ws_clients: int = 0
     rate_limit: TokenBucket = field(default_factory=lambda: TokenBucket(0, 0))
 

@@ -4,11 +4,14 @@ per test, on the PostgreSQL (127.0.0.1:5432, trust auth) and Redis (127.0.0.1:63
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
+
+from tests.support.hub_process import LiveHub, start_hub
 
 PG_ADMIN = "postgresql://root@127.0.0.1:5432/test"
 REDIS = "redis://127.0.0.1:6379/0"
@@ -45,3 +48,19 @@ async def redis_prefix() -> AsyncIterator[str]:
 @pytest.fixture
 def redis_url(redis_prefix: str) -> str:
     return f"{REDIS}?prefix={redis_prefix}"
+
+
+@pytest.fixture
+def hubs(tmp_path: Path, pg_url: str, redis_url: str) -> Iterator[tuple[LiveHub, LiveHub]]:
+    """Two real hub processes on one PostgreSQL database, sharing the live view through Redis."""
+    args = ("--redis", redis_url)
+    a = start_hub(tmp_path / "a", db=pg_url, extra_args=args)
+    try:
+        b = start_hub(tmp_path / "b", db=pg_url, extra_args=args)
+        b.tokens = a.tokens  # one database: a token made through either works on both
+        try:
+            yield a, b
+        finally:
+            b.stop()
+    finally:
+        a.stop()

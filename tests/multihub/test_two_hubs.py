@@ -8,7 +8,6 @@ import json
 import signal
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,21 +19,6 @@ import websockets
 from tests.support.hub_process import LiveHub, make_batch, now_ms, start_hub
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def hubs(tmp_path: Path, pg_url: str, redis_url: str) -> Iterator[tuple[LiveHub, LiveHub]]:
-    args = ("--redis", redis_url)
-    a = start_hub(tmp_path / "a", db=pg_url, extra_args=args)
-    try:
-        b = start_hub(tmp_path / "b", db=pg_url, extra_args=args)
-        b.tokens = a.tokens  # one database: a token made through either works on both
-        try:
-            yield a, b
-        finally:
-            b.stop()
-    finally:
-        a.stop()
 
 
 async def subscribe(hub: LiveHub) -> websockets.ClientConnection:

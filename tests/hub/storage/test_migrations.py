@@ -13,7 +13,7 @@ from hub.storage.database import close_database, connection, open_database, tort
 from hub.storage.history import read_points
 from hub.storage.sql import placeholders
 from hub.storage.writer import SeriesBlock, _block_row
-from hub.tokens import create_token, host_for_token
+from hub.tokens import create_token, hash_token, lookup_host
 from tests.hub.storage.feed import T0, Feed
 
 LEGACY = "tests.hub.storage.legacy_c33dc78_models"
@@ -76,7 +76,7 @@ async def test_a_c33dc78_database_is_upgraded_and_keeps_every_point(db_url: str)
             ts, values = await read_points(row["id"], T0, T0 + 3 * H)
             assert np.array_equal(values, stored[row["metric"]][1])
         token = await create_token("old-1")
-        assert (await host_for_token(token)).name == "old-1"
+        assert (await lookup_host(hash_token(token))).name == "old-1"
         async with Feed("old-1") as feed:
             sid = series[0]["id"]
             one = (np.array([T0 + 5 * H]), np.array([1.0]))
