@@ -1,8 +1,11 @@
 """The live bus: fan-out of committed points to WebSocket sessions.
 
 Each subscriber has its own bounded queue (the quart chat example's broker). Publishing never
-waits: a subscriber whose queue is full loses its oldest frame, so a slow browser can neither
-slow ingest nor other browsers, and its memory stays bounded. Queues hold frames already encoded
+waits: a subscriber whose queue is full loses its oldest frames, so a slow browser can neither
+slow ingest nor other browsers, and its memory stays bounded. The bound is in bytes, not frames:
+a group commit releases a burst of frames at once (one per batch: hundreds, for a fleet), which a
+queue of a few dozen frames dropped though the session would have sent them all within
+milliseconds, while a byte bound still caps the memory of a session that stopped reading. Queues hold frames already encoded
 as JSON text: a frame is encoded once however many sessions receive it whole, and text is several
 times smaller than the Python lists it came from.
 """
@@ -18,10 +21,31 @@ from typing import Any
 
 import orjson
 
+FRAME_OVERHEAD = 80  # bytes a queued str costs beyond its text: a tiny frame is not free
+
+
+class FrameQueue(asyncio.Queue[str]):
+    """An asyncio.Queue of encoded frames that also counts the bytes it holds (through the
+    ``_put``/``_get`` hooks asyncio's own queue variants override), for Subscription.offer."""
+
+    def _init(self, maxsize: int) -> None:
+        super()._init(maxsize)
+        self.bytes = 0
+
+    def _put(self, item: str) -> None:
+        super()._put(item)
+        self.bytes += len(item) + FRAME_OVERHEAD
+
+    def _get(self) -> str:
+        item = super()._get()
+        self.bytes -= len(item) + FRAME_OVERHEAD
+        return item
+
 
 @dataclass(slots=True, eq=False)  # compared and hashed by identity: it lives in a set
 class Subscription:
-    queue: asyncio.Queue[str]
+    queue: FrameQueue
+    max_bytes: int = 4 << 20
     hosts: frozenset[str] = frozenset({"*"})
     metrics: tuple[str, ...] = ("*",)
     dropped: int = 0
@@ -35,28 +59,27 @@ class Subscription:
     def offer(self, text: str) -> int:
         """Queue an encoded frame, dropping the oldest ones to make room; returns how many were dropped."""
         dropped = 0
-        while True:
-            try:
-                self.queue.put_nowait(text)
-                self.dropped += dropped
-                return dropped
-            except asyncio.QueueFull:
-                self.queue.get_nowait()
-                dropped += 1
+        while self.queue.qsize() and self.queue.bytes + len(text) > self.max_bytes:
+            self.queue.get_nowait()
+            dropped += 1
+        self.queue.put_nowait(text)
+        self.dropped += dropped
+        return dropped
 
 
 @dataclass(slots=True)
 class LocalBus:
     """In-process fan-out for a single hub."""
 
-    queue_frames: int = 64
+    #: Bytes of encoded frames a session may have waiting before it loses the oldest.
+    queue_bytes: int = 4 << 20
     subscribers: set[Subscription] = field(default_factory=set)
     #: Frames lost by sessions too slow to take them, since start.
     dropped_frames: int = 0
 
     @asynccontextmanager
     async def subscribe(self) -> AsyncIterator[Subscription]:
-        sub = Subscription(asyncio.Queue(maxsize=self.queue_frames))
+        sub = Subscription(FrameQueue(), self.queue_bytes)
         self.subscribers.add(sub)
         try:
             yield sub

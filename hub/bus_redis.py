@@ -79,13 +79,13 @@ class RedisBus(LocalBus):
     def __init__(
         self,
         url: str,
-        queue_frames: int = 64,
+        queue_bytes: int = 4 << 20,
         *,
         outbound_frames: int = 1024,
         watch_ttl_s: float = 5.0,
         watch_refresh_s: float = 0.5,
     ) -> None:
-        super().__init__(queue_frames)
+        super().__init__(queue_bytes)
         self.url, self.prefix = split_prefix(url)
         self.channel = f"{self.prefix}:live"
         self.watchers_key = f"{self.prefix}:watchers"

@@ -35,8 +35,8 @@ class Settings:
     #: Samples further than this from the hub's clock are refused (clock skew, replay of junk).
     max_past_s: float = 30 * 86400.0
     max_future_s: float = 600.0
-    #: Per-WebSocket queue of frames; a client this far behind loses frames.
-    ws_queue_frames: int = 64
+    #: Per-WebSocket queue of encoded frames, in bytes; a client this far behind loses the oldest.
+    ws_queue_bytes: int = 4 << 20
     #: Storage tiers (hub.storage): raw points of a closed window become one compressed chunk
     #: per series; a multiple of an hour, so hourly rollups never straddle two windows.
     chunk_window_s: int = 7200

@@ -113,8 +113,9 @@ def _rss_kib(pid: int) -> int:
 
 async def test_a_client_that_never_reads_slows_nobody(tmp_path: Path) -> None:
     # The stalled client subscribes to everything and stops reading: its TCP window fills, then its
-    # queue of 8 frames, and the hub drops its oldest frames instead of buffering them all.
-    hub = start_hub(tmp_path, env={"HOSTPULSE_WS_QUEUE_FRAMES": "8"})
+    # queue of 2 MB (about 7 frames), and the hub drops its oldest frames instead of buffering
+    # them all.
+    hub = start_hub(tmp_path, env={"HOSTPULSE_WS_QUEUE_BYTES": "2000000"})
     try:
         stalled = stalled_client(hub.url)
         reader = await subscribe(hub, hosts=["web-1"])

@@ -48,8 +48,8 @@ def drain(sub: Subscription) -> list[dict[str, object]]:
 @pytest.fixture
 async def two_buses(redis_url: str) -> AsyncIterator[tuple[RedisBus, RedisBus]]:
     a, b = (
-        RedisBus(redis_url, 64, watch_refresh_s=0.1),
-        RedisBus(redis_url, 64, watch_refresh_s=0.1),
+        RedisBus(redis_url, watch_refresh_s=0.1),
+        RedisBus(redis_url, watch_refresh_s=0.1),
     )
     await a.start()
     await b.start()
