@@ -16,7 +16,7 @@ import numpy as np
 
 from hub.anomaly import AnomalyEngine, BatchResult
 from hub.storage.registry import SeriesInfo
-from hub.storage.writer import PendingBatch
+from hub.storage.writer import PendingBatch, SeriesBlock
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,41 @@ class Scored:
     result: BatchResult
     first: int
 
-    def points(self, i: int, ts: np.ndarray, values: np.ndarray) -> list[list[Any]]:
-        return self.result.points(self.first + i, ts, values)
+    def points(self, blocks: list[SeriesBlock]) -> list[list[list[Any]]]:
+        """Per block, its stream points ``[ts, value, score, low, high, anomaly]``.
+
+        A batch's blocks are consecutive in the group's arrays, so each column is converted to
+        Python once for the whole batch rather than per series: a per-second batch has one
+        point per series, where numpy's per-call cost would dominate."""
+        r = self.result
+        a, b = int(r.offsets[self.first]), int(r.offsets[self.first + len(blocks)])
+        rows = [
+            list(row)
+            for row in zip(
+                _column(blocks, "ts"),
+                _column(blocks, "values"),
+                np.round(r.score[a:b], 3).tolist(),
+                r.low[a:b].tolist(),
+                r.high[a:b].tolist(),
+                r.flag[a:b].tolist(),
+                strict=True,
+            )
+        ]
+        return _split(rows, blocks)
+
+
+def _column(blocks: list[SeriesBlock], name: str) -> list[Any]:
+    """The blocks' ``ts`` or ``values`` end to end, as Python ints or floats."""
+    return np.concatenate([getattr(block, name) for block in blocks]).tolist()
+
+
+def _split(rows: list[Any], blocks: list[SeriesBlock]) -> list[list[Any]]:
+    out, start = [], 0
+    for block in blocks:
+        end = start + len(block.ts)
+        out.append(rows[start:end])
+        start = end
+    return out
 
 
 def group_scorer(engine: AnomalyEngine) -> Callable[[list[PendingBatch]], None]:
@@ -75,15 +108,15 @@ def points_frame(
     """Scored points are ``[ts, value, score, low, high, anomaly]``, so the dashboard paints the band
     and the flagged points from the frame itself; unscored ones are ``[ts, value]``."""
     scored: Scored | None = batch.scored
-    series = []
-    for i, (info, block) in enumerate(zip(infos, batch.blocks, strict=True)):
-        if scored is not None:
-            points = scored.points(i, block.ts, block.values)
-        else:
-            points = np.column_stack(
-                (block.ts.astype(object), block.values.astype(object))
-            ).tolist()
-        series.append({**info.as_json(), "points": points})
+    if scored is not None:
+        points = scored.points(batch.blocks)
+    else:
+        pairs = [list(p) for p in zip(_column(batch.blocks, "ts"), _column(batch.blocks, "values"))]
+        points = _split(pairs, batch.blocks)
+    series = [
+        {**info.as_json(), "points": block_points}
+        for info, block_points in zip(infos, points, strict=True)
+    ]
     return {"type": "points", "host": host, "received_at": received, "series": series}
 
 

@@ -199,10 +199,12 @@ async def _insert_blocks(conn: Any, dialect: str, rows: list[list[object]]) -> N
 def _block_row(block: SeriesBlock) -> list[object]:
     ts = np.ascontiguousarray(block.ts, dtype="<i8")
     values = np.ascontiguousarray(block.values, dtype="<f8")
+    # A per-second agent sends one point per series per batch: skip numpy's reductions for it.
+    t_min, t_max = (int(ts[0]),) * 2 if ts.size == 1 else (int(ts.min()), int(ts.max()))
     return [
         block.series_id,
-        int(ts.min()),
-        int(ts.max()),
+        t_min,
+        t_max,
         int(ts.size),
         ts.tobytes(),
         values.tobytes(),
