@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 from quart import Quart, Response, redirect, send_from_directory
-from quart_schema import QuartSchema, RequestSchemaValidationError
+from quart_schema import QuartSchema, RequestSchemaValidationError, document_response, hide
 from quart_schema.openapi import Info
 from tortoise.exceptions import DBConnectionError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from hub import viewers
 from hub.anomaly import AnomalyEngine
 from hub.api import ingest, read, stream
+from hub.api.schemas import Health, errors
 from hub.bus import LocalBus
 from hub.detector_state import DetectorStateStore
 from hub.errors import HubError, error_body
@@ -176,6 +177,8 @@ def _register_pages(app: Quart, settings: Settings) -> None:
     static_dir = settings.static_dir
 
     @app.get("/healthz")
+    @document_response(Health)
+    @errors(503)
     async def healthz() -> dict[str, Any]:
         """200 when the hub can reach its database; a StorageDown error answers 503 otherwise, so a
         load balancer stops sending agents to a hub whose database is away."""
@@ -184,6 +187,7 @@ def _register_pages(app: Quart, settings: Settings) -> None:
         return {"status": "ok", "write_queue": state.writer.depth}
 
     @app.get("/metrics")
+    @hide
     async def metrics() -> Response:
         await viewers.require_viewer()
         return Response(
@@ -192,6 +196,7 @@ def _register_pages(app: Quart, settings: Settings) -> None:
         )
 
     @app.get("/")
+    @hide
     async def index() -> Any:
         if not await viewers.is_viewer():
             return redirect("/login")
@@ -202,5 +207,6 @@ def _register_pages(app: Quart, settings: Settings) -> None:
         return await send_from_directory(static_dir, "index.html")
 
     @app.get("/<path:path>")
+    @hide
     async def static_file(path: str) -> Any:
         return await send_from_directory(static_dir, path)

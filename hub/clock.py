@@ -27,9 +27,6 @@ from hub.storage.models import Host
 
 log = logging.getLogger(__name__)
 
-#: |offset| above which the dashboard warns; becomes the hub setting ``clock_warn_s`` when
-#: hub.settings has it (read with getattr until then).
-CLOCK_WARN_S = 30.0
 #: A host's offset is written again after this long, or when it moved by more than SAVE_CHANGE_MS.
 SAVE_EVERY_MS = 60_000
 SAVE_CHANGE_MS = 1_000
@@ -125,4 +122,4 @@ def clock_offsets() -> ClockOffsets:
 
 
 def clock_warn_s() -> float:
-    return float(getattr(hub_state().settings, "clock_warn_s", CLOCK_WARN_S))
+    return hub_state().settings.clock_warn_s

@@ -35,6 +35,8 @@ class Settings:
     #: Samples further than this from the hub's clock are refused (clock skew, replay of junk).
     max_past_s: float = 30 * 86400.0
     max_future_s: float = 600.0
+    #: The dashboard warns about a host whose agent clock is further than this from the hub's (s).
+    clock_warn_s: float = 30.0
     #: Per-WebSocket queue of encoded frames, in bytes; a client this far behind loses the oldest.
     ws_queue_bytes: int = 4 << 20
     #: Storage tiers (hub.storage): raw points of a closed window become one compressed chunk

@@ -88,8 +88,6 @@ def test_every_api_operation_answers_as_declared(fuzzed: FuzzedHub) -> None:
     assert not failures, "\n\n".join(failures)
 
 
-@pytest.mark.xfail(strict=True, reason="/healthz, /metrics, / and /{path} (hub/app.py) declare "
-                   "no responses: the lead documents /healthz and hides the others")
 @scenario(
     done=f"schemathesis generated {EXAMPLES} valid and {EXAMPLES} invalid requests per operation "
          "of /openapi.json outside /api/v1 (the pages of hub/app.py), with a viewer token",
