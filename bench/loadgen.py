@@ -25,7 +25,6 @@ import gzip
 import json
 import os
 import secrets
-import ssl
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -33,16 +32,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 import numpy as np
 import orjson
-
-try:
-    import sniffio  # noqa: F401
-except ImportError:
-    # httpcore 1.0 tries `import sniffio` on every request (anyio 4.16 no longer brings it): a
-    # failed import walks sys.path each time, ~2 ms per request. None in sys.modules fails fast.
-    sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 HOSTPULSE = str(Path(sys.executable).with_name("hostpulse"))
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -133,7 +125,7 @@ class AgentBody:
 
 
 async def post_until_acked(
-    client: httpx.AsyncClient, url: str, token: str, body: bytes, rec: Recorder, give_up: float
+    client: aiohttp.ClientSession, url: str, token: str, body: bytes, rec: Recorder, give_up: float
 ) -> dict[str, Any] | None:
     """POST one batch, retrying like the agent, until a 200 or ``give_up`` (monotonic seconds)."""
     headers = {
@@ -147,21 +139,22 @@ async def post_until_acked(
         rec.bytes_sent += len(body)
         started = time.perf_counter()
         try:
-            response = await client.post(url, content=body, headers=headers)
-        except httpx.TransportError as exc:
+            async with client.post(url, data=body, headers=headers) as response:
+                answer = await response.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
             rec.error(f"transport:{type(exc).__name__}")
             await asyncio.sleep(0.5)
             continue
         elapsed = time.perf_counter() - started
-        if response.status_code == 200:
+        if response.status == 200:
             rec.latencies.append(elapsed)
             rec.last_ack = time.monotonic()
-            return response.json()  # type: ignore[no-any-return]
-        rec.error(str(response.status_code))
-        if response.status_code in {408, 429, 503}:
+            return orjson.loads(answer)  # type: ignore[no-any-return]
+        rec.error(str(response.status))
+        if response.status in {408, 429, 503}:
             await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
             continue
-        sys.stderr.write(f"loadgen: batch refused {response.status_code}: {response.text[:300]}\n")
+        sys.stderr.write(f"loadgen: batch refused {response.status}: {answer[:300]!r}\n")
         return None
     return None
 
@@ -171,7 +164,7 @@ async def run_agent(
     body: AgentBody,
     token: str,
     url: str,
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     cfg: LoadConfig,
     rec: Recorder,
     started: float,
@@ -224,14 +217,15 @@ async def run_load(cfg: LoadConfig, tokens: dict[str, str]) -> dict[str, Any]:
     rng = np.random.default_rng(cfg.seed)
     hosts = host_names(cfg)
     bodies = [AgentBody(h, cfg, rng) for h in hosts]
-    # A client per agent, as real agents have: httpcore's pool scans every connection for each
-    # request, so one shared pool of hundreds of connections costs milliseconds per request.
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    tls = (
-        ssl.create_default_context()
-    )  # unused on http://, but httpx loads one per client if not given
+    # A session per agent, each with one keep-alive connection, as real agents have. aiohttp
+    # rather than httpx (which the agent uses): its C parser costs the generator a fraction of
+    # httpx's CPU per request, and at 500 requests/s on 2 cores the generator's share is
+    # taken from the hubs under test (bench/multihub.py measured httpx at ~1.5 ms per request).
+    timeout = aiohttp.ClientTimeout(total=cfg.timeout_s)
     clients = [
-        httpx.AsyncClient(limits=limits, timeout=cfg.timeout_s, verify=tls)
+        aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=1), timeout=timeout, skip_auto_headers=["User-Agent"]
+        )
         for _ in range(cfg.agents)
     ]
     rec = Recorder()
@@ -256,7 +250,7 @@ async def run_load(cfg: LoadConfig, tokens: dict[str, str]) -> dict[str, Any]:
         )
     finally:
         for client in clients:
-            await client.aclose()
+            await client.close()
     return summarize(cfg, rec, started)
 
 
