@@ -47,7 +47,7 @@ def hub_command(
     log_level: str,
 ) -> None:
     """Run the hub: ingest, storage, the API and the dashboard."""
-    from hub.server import serve_hub
+    from hub.server import run_hub
 
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -59,7 +59,7 @@ def hub_command(
         raise click.UsageError("--certfile and --keyfile go together")
     scheme = "https" if settings.certfile else "http"
     click.echo(f"HostPulse hub on {scheme}://{settings.bind}/ (database {settings.db})", err=True)
-    asyncio.run(serve_hub(settings))
+    run_hub(settings)
 
 
 @click.group("token")

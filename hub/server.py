@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 
 from hypercorn.asyncio import serve
@@ -33,3 +34,29 @@ async def serve_hub(settings: Settings, stop: asyncio.Event | None = None) -> No
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
     await serve(create_app(settings), hypercorn_config(settings), shutdown_trigger=stop.wait)
+
+
+def run_hub(settings: Settings) -> None:
+    """Serve in this process until SIGINT/SIGTERM: on uvloop where it is installed, and with the
+    cyclic garbage collector tuned for a server that allocates a lot and keeps little.
+
+    Measured with bench/multihub.py, one hub so configured beside one not, same load: the GC
+    tuning alone made a request about 20 % cheaper in hub CPU, uvloop another 10 %."""
+    tune_gc()
+    try:
+        import uvloop
+    except ImportError:  # not built for this platform (Windows): asyncio's own loop serves too
+        asyncio.run(serve_hub(settings))
+    else:
+        uvloop.run(serve_hub(settings))
+
+
+def tune_gc() -> None:
+    """Fewer, cheaper collections. A batch waits ~100 ms for its group commit, long enough to
+    survive young collections at the default threshold (700 allocations, a few per request) and
+    be promoted, so full collections kept re-walking the whole heap; with young collections every
+    20,000 allocations most requests' objects are freed by reference counting first. What exists
+    before serving (modules, settings) lives as long as the process: frozen, never walked again."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
