@@ -21,7 +21,17 @@ def render_metrics(state: HubState, compaction_lag_s: float) -> str:
         ("compaction_lag_seconds", "gauge", "Seconds since compaction last succeeded.", compaction_lag_s),
         ("websocket_clients", "gauge", "Connected WebSocket sessions.", state.ws_clients),
         ("websocket_frames_dropped_total", "counter", "Live frames slow sessions lost.", state.bus.dropped_frames),
+        ("token_cache_hits_total", "counter", "Agent tokens found in the cache (PostgreSQL only).", state.tokens.hits),
     ]
+    redis = getattr(state.bus, "stats", None)  # a RedisBus (--redis): the live view between hubs
+    if redis is not None:
+        rows += [
+            ("redis_frames_published_total", "counter", "Live frames sent to the other hubs.", redis.published),
+            ("redis_frames_received_total", "counter", "Live frames from other hubs shown here.", redis.received),
+            ("redis_frames_dropped_total", "counter", "Live frames for other hubs lost (queue full, Redis down).", redis.dropped),
+            ("redis_reconnects_total", "counter", "Redis outages the channel reader survived.", redis.reconnects),
+            ("redis_connected", "gauge", "1 while subscribed to the live channel.", int(redis.connected)),
+        ]
     # fmt: on
     out: list[str] = []
     for name, kind, help_text, value in rows:

@@ -11,6 +11,7 @@ import time
 import asyncpg
 import pytest
 
+from tests.multihub.test_two_hubs import metric
 from tests.support.hub_process import LiveHub, now_ms, run_cli
 
 pytestmark = pytest.mark.postgres
@@ -32,6 +33,7 @@ def test_revoked_token_is_refused_at_once_by_both_hubs(hubs: tuple[LiveHub, Live
     a = hubs[0]
     token = a.token("db-1")
     warm(hubs, "db-1", token)
+    assert all(metric(hub, "token_cache_hits_total") >= 2 for hub in hubs)  # the cache serves
     assert "revoked 1 token" in run_cli("token", "revoke", "db-1", "--db", a.db).stdout
     # The very next request, on either hub: no grace period from the cache.
     assert [post(hub, "db-1", token) for hub in hubs] == [401, 401]

@@ -93,6 +93,18 @@ async def test_points_ingested_on_a_reach_a_websocket_on_b(hubs: tuple[LiveHub, 
     assert sent[value] == ts
     ids = [x["id"] for x in b.get("/api/v1/series", host="web-1").json()["series"]]
     assert ids == [s["id"]]  # one database, one series id, whichever hub resolved it
+    # Each hub's /metrics shows its side of the trip through Redis.
+    assert metric(a, "redis_frames_published_total") >= 1
+    assert metric(b, "redis_frames_received_total") >= 1
+    assert metric(a, "redis_connected") == metric(b, "redis_connected") == 1
+
+
+def metric(hub: LiveHub, name: str) -> float:
+    """A hub's own figure from /metrics (Prometheus text)."""
+    for line in hub.get("/metrics").text.splitlines():
+        if line.startswith(f"hostpulse_{name} "):
+            return float(line.split()[1])
+    raise AssertionError(f"no hostpulse_{name} in /metrics")
 
 
 async def test_retry_landing_on_b_after_a_committed_is_a_duplicate(
