@@ -18,10 +18,11 @@ from agent.config import SOURCE_KEYS, AgentConfig
 from agent.errors import ConfigError
 from agent.plugins import Discovery
 from agent.point import Point
-from agent.scheduler import Collector, now_ms
+from agent.scheduler import Collector, close_all, now_ms
 from agent.selfmetrics import AgentSource
 from agent.source import Source
 from agent.stats import Stats
+from agent.worker import Pool
 
 log = logging.getLogger("hostpulse.agent")
 
@@ -108,8 +109,12 @@ def instantiate(planned: Planned) -> Source | None:
 
 
 def build_collectors(planned: list[Planned], config: AgentConfig, stats: Stats) -> list[Collector]:
-    """Instantiate the planned sources; the ``agent`` source gets this run's stats."""
+    """Instantiate the planned sources; the ``agent`` source gets this run's stats.
+
+    Their synchronous collect() calls share one thread (agent/worker.py explains why and how a slow
+    one is moved off it)."""
     collectors = []
+    pool = Pool()
     for plan in planned:
         stats.plugins[plan.name] = plan.plugin
         source = instantiate(plan)
@@ -119,7 +124,8 @@ def build_collectors(planned: list[Planned], config: AgentConfig, stats: Stats) 
         if isinstance(source, AgentSource):
             source.stats = stats
         collectors.append(
-            Collector(plan.name, source, plan.interval, plan.timeout, config.max_samples_per_collect, stats)
+            Collector(plan.name, source, plan.interval, plan.timeout, config.max_samples_per_collect,
+                      stats, pool)
         )
     return collectors
 
@@ -128,6 +134,5 @@ async def collect_once(collectors: list[Collector]) -> list[Point]:
     """One round of every collector, concurrently, each under its timeout."""
     tick = now_ms()
     rounds = await asyncio.gather(*(collector.collect(tick) for collector in collectors))
-    for collector in collectors:
-        collector.close()
+    close_all(collectors)
     return [point for points in rounds for point in points]

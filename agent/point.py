@@ -43,6 +43,10 @@ class Invalid(ValueError):
 
 
 def _real(value: object) -> bool:
+    # float and int first: the ABC check behind numbers.Real costs more than the rest of to_point.
+    kind = type(value)
+    if kind is float or kind is int:
+        return True
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
@@ -60,7 +64,7 @@ def to_point(sample: object, tick_ms: int) -> Point:
     if not math.isfinite(value):
         raise Invalid(f"{metric}: value {value!r} is not finite")
     labels = sample.labels
-    if not isinstance(labels, Mapping):
+    if type(labels) is not dict and not isinstance(labels, Mapping):
         raise Invalid(f"{metric}: labels must be a mapping, got {type(labels).__name__}")
     if len(labels) > MAX_LABELS:
         raise Invalid(f"{metric}: {len(labels)} labels, at most {MAX_LABELS}")

@@ -2,8 +2,9 @@
 
 A source with a 5 s interval collects at :00, :05, :10 … of the wall clock, on every host, so
 charts of different machines line up. Samples without a ``ts`` get the tick's time. Each source
-runs in its own task (and its own thread when ``collect`` is synchronous), with a timeout, so one
-that raises, hangs or floods never delays another.
+runs in its own task, with a timeout, so one that raises, hangs or floods never stops another; a
+synchronous ``collect`` runs on the agent's shared source thread, and on a thread of its own once
+it has been slow (agent/worker.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from agent.point import Invalid, Point, to_point
 from agent.source import Sample, Source
 from agent.stats import Stats
-from agent.worker import Worker
+from agent.worker import Pool, Worker
 
 log = logging.getLogger("hostpulse.agent.scheduler")
 
@@ -46,12 +47,14 @@ class Collector:
     timeout: float
     max_samples: int
     stats: Stats
+    #: Where a synchronous collect() runs; None: a thread of its own.
+    pool: Pool | None = None
 
     def __post_init__(self) -> None:
         collect = type(self.source).collect
         self._async_gen = inspect.isasyncgenfunction(collect)
         self._async = self._async_gen or inspect.iscoroutinefunction(collect)
-        self._worker = None if self._async else Worker(self.name)
+        self._worker = None if self._async else Worker(self.name, self.pool)
 
     @property
     def busy(self) -> bool:
@@ -109,6 +112,8 @@ class Collector:
             async with asyncio.timeout(self.timeout):
                 raw = await self._raw()
         except TimeoutError:
+            if self._worker is not None:
+                self._worker.timed_out()
             self.stats.error(self.name, "timeout", "collect() took longer than %gs", self.timeout)
             return []
         except Exception as exc:  # noqa: BLE001 - user code: anything may come out
@@ -208,5 +213,12 @@ class Scheduler:
         return tick
 
     def close(self) -> None:
-        for collector in self.collectors:
-            collector.close()
+        close_all(self.collectors)
+
+
+def close_all(collectors: list[Collector]) -> None:
+    """Close each collector's source and thread, then the shared pools they ran on."""
+    for collector in collectors:
+        collector.close()
+    for pool in {id(c.pool): c.pool for c in collectors if c.pool is not None}.values():
+        pool.stop()

@@ -9,6 +9,7 @@ from agent import Sample, Source
 from agent.point import Point
 from agent.scheduler import Collector, Scheduler, next_tick
 from agent.stats import Stats
+from agent.worker import Pool
 
 
 class Fast(Source):
@@ -73,8 +74,22 @@ class Garbage(Source):
         return [Sample("g.ok", 1), Sample("g.nan", float("nan")), Sample("g.s", "x"), 42]
 
 
-def make(source: Source, stats: Stats, *, interval=0.05, timeout=0.5, cap=1000) -> Collector:
-    return Collector(source.name, source, interval, timeout, cap, stats)
+class Where(Source):
+    """Records the thread each collect() ran on."""
+
+    def __init__(self, name: str, threads: list[str]) -> None:
+        super().__init__()
+        self.name = name  # type: ignore[misc]
+        self.threads = threads
+
+    def collect(self):
+        self.threads.append(threading.current_thread().name)
+        return [Sample("where.x", 1)]
+
+
+def make(source: Source, stats: Stats, *, interval=0.05, timeout=0.5, cap=1000,
+         pool: Pool | None = None) -> Collector:
+    return Collector(source.name, source, interval, timeout, cap, stats, pool)
 
 
 def test_next_tick_is_aligned_to_the_wall_clock():
@@ -120,9 +135,11 @@ async def test_invalid_samples_are_dropped_and_counted_the_rest_kept():
     assert stats.dropped["invalid_sample"] == 3
 
 
-async def test_bad_sources_never_hold_back_a_good_one():
+@pytest.mark.parametrize("shared", [True, False], ids=["shared thread", "own threads"])
+async def test_bad_sources_never_hold_back_a_good_one(shared):
     """A raising, a hung sync and a hung async source run beside a fast one, which keeps ticking."""
     release.clear()
+    pool = Pool() if shared else None
     stats = Stats()
     seen: list[Point] = []
     enough = asyncio.Event()
@@ -133,8 +150,8 @@ async def test_bad_sources_never_hold_back_a_good_one():
             enough.set()
 
     collectors = [
-        make(Raises(), stats), make(HangsSync(), stats, timeout=0.1),
-        make(HangsAsync(), stats, timeout=0.1), make(Fast(), stats),
+        make(Raises(), stats, pool=pool), make(HangsSync(), stats, timeout=0.1, pool=pool),
+        make(HangsAsync(), stats, timeout=0.1), make(Fast(), stats, pool=pool),
     ]
     scheduler = Scheduler(collectors, sink)
     task = asyncio.create_task(scheduler.run())
@@ -162,6 +179,68 @@ async def test_a_hung_sync_source_does_not_keep_the_process_from_exiting():
     assert names["hostpulse-source-hangs"] is True
     release.set()
     collector.close()
+
+
+async def test_sync_sources_share_one_thread():
+    threads: list[str] = []
+    pool = Pool()
+    collectors = [make(Where(f"where{i}", threads), Stats(), pool=pool) for i in range(5)]
+    for _ in range(3):
+        rounds = await asyncio.gather(*(c.collect(0) for c in collectors))
+        assert all(len(points) == 1 for points in rounds)
+    pool.stop()
+    assert len(threads) == 15 and set(threads) == {"hostpulse-sources-1"}
+
+
+async def test_a_slow_source_is_moved_off_the_shared_thread_before_its_timeout():
+    """A source blocked (well within its timeout) while others queue behind it: they run anyway,
+    and from then on it has a thread of its own."""
+    gate = threading.Event()
+    threads: list[str] = []
+
+    class Slow(Source):
+        name = "slow"
+
+        def collect(self):
+            threads.append(threading.current_thread().name)
+            gate.wait(30)
+            return [Sample("slow.x", 1)]
+
+    pool = Pool()
+    stats = Stats()
+    slow = make(Slow(), stats, timeout=60, pool=pool)
+    others = [make(Where(f"where{i}", threads), stats, timeout=60, pool=pool) for i in range(3)]
+    slow_round = asyncio.create_task(slow.collect(0))
+    # The others finish while the slow one is still blocked: nothing waits for it.
+    rounds = await asyncio.wait_for(asyncio.gather(*(c.collect(0) for c in others)), 30)
+    assert all(len(points) == 1 for points in rounds)
+    assert not slow_round.done() and slow.busy
+    gate.set()
+    assert len(await slow_round) == 1
+    assert stats.errors == {}
+    await slow.collect(0)
+    assert threads[0] == "hostpulse-sources-1"
+    assert set(threads[1:4]) == {"hostpulse-sources-2"}
+    assert threads[4] == "hostpulse-source-slow"
+    slow.close()
+    pool.stop()
+
+
+async def test_a_hung_source_times_out_and_keeps_the_thread_it_hangs_in():
+    release.clear()
+    threads: list[str] = []
+    pool = Pool()
+    stats = Stats()
+    hangs = make(HangsSync(), stats, timeout=0.05, pool=pool)
+    fast = make(Where("where", threads), stats, pool=pool)
+    assert await hangs.collect(0) == []
+    assert stats.errors[("hangs", "timeout")] == 1
+    assert {t.name for t in threading.enumerate()} >= {"hostpulse-source-hangs"}
+    assert len(await fast.collect(0)) == 1
+    assert hangs.busy  # still hung: the scheduler skips its ticks (overrun)
+    release.set()
+    pool.stop()
+    assert threads and "hostpulse-source-hangs" not in threads
 
 
 def test_ticks_follow_the_wall_clock_even_when_it_is_set_back(monkeypatch):
