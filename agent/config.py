@@ -61,6 +61,9 @@ class AgentConfig:
     shutdown_timeout: float = field(
         default=5.0, metadata={"help": "seconds to flush to the hub on SIGTERM before spooling"}
     )
+    clock_warn_s: float = field(
+        default=30.0, metadata={"help": "warn when this host's clock is this many seconds off the hub's"}
+    )
     log_level: str = field(default="info", metadata={"help": "debug, info, warning or error"})
     #: ``[plugins.NAME]`` tables, checked against the discovered sources by ``source_settings``.
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -133,10 +136,11 @@ CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "spool_max_bytes": _positive(int),
     "max_samples_per_collect": _positive(int),
     "shutdown_timeout": _positive(float),
+    "clock_warn_s": _positive(float),
     "log_level": _level,
 }
 _NUMERIC = {"batch_max_samples", "spool_max_bytes", "max_samples_per_collect"}
-_FLOAT = {"batch_max_age", "shutdown_timeout"}
+_FLOAT = {"batch_max_age", "shutdown_timeout", "clock_warn_s"}
 
 
 def _from_env(key: str, raw: str) -> Any:

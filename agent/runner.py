@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 
 from agent.batch import Batcher
+from agent.clock import ClockCheck
 from agent.config import AgentConfig
 from agent.deadletter import DeadLetter
 from agent.delivery import Delivery, Spool
@@ -52,7 +53,8 @@ class Agent:
         self.stats = stats
         self.batcher = Batcher(config.host, config.batch_max_samples, config.batch_max_age)
         self.scheduler = Scheduler(collectors, self._sink)
-        self.sender = Sender(config.hub, token, transport=transport)
+        clock = ClockCheck(config.clock_warn_s, stats)
+        self.sender = Sender(config.hub, token, transport=transport, clock=clock)
         self.spool = open_spool(config, stats)
         deadletter = DeadLetter(Path(config.state_dir) / "deadletter.jsonl")
         self.delivery = Delivery(self.sender, self.spool, deadletter, stats)

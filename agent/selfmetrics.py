@@ -16,6 +16,8 @@ agent.samples_sent         -                              samples the hub acknow
 agent.send_failures        -                              POSTs that failed and will be retried
 agent.spool_bytes          B                              bytes waiting in the on-disk spool
 agent.spool_batches        -                              batches waiting in the on-disk spool
+agent.clock_offset_seconds s                              this host's clock minus the hub's (from the
+                                                          hub's last answer; absent until one came)
 agent.uptime               s                              seconds since the agent started
 agent.cpu_seconds          s                              CPU time the agent process has used
 agent.rss                  B                              resident memory of the agent process
@@ -63,6 +65,8 @@ class AgentSource(Source):
         yield Sample("agent.send_failures", stats.send_failures)
         yield Sample("agent.spool_bytes", stats.spool_bytes, unit="B")
         yield Sample("agent.spool_batches", stats.spool_batches)
+        if stats.clock_offset_s is not None:
+            yield Sample("agent.clock_offset_seconds", stats.clock_offset_s, unit="s")
         yield Sample("agent.uptime", time.time() - stats.started, unit="s")
         usage = resource.getrusage(resource.RUSAGE_SELF)
         yield Sample("agent.cpu_seconds", usage.ru_utime + usage.ru_stime, unit="s")

@@ -13,7 +13,6 @@ any other 4xx (400, 413, 422 …)      REJECTED  the batch itself is bad: dead-l
 
 from __future__ import annotations
 
-import email.utils
 import enum
 import logging
 import random
@@ -25,6 +24,7 @@ import httpx
 
 from agent import __version__
 from agent.batch import Batch
+from agent.clock import ClockCheck, http_date, parse_http_date
 from agent.secret import Secret
 
 log = logging.getLogger("hostpulse.agent.sender")
@@ -56,11 +56,10 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     try:
         seconds = float(value)
     except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+        when = parse_http_date(value)
+        if when is None:
             return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
+        seconds = when - (time.time() if now is None else now)
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
@@ -84,7 +83,11 @@ class Backoff:
 
 
 class Sender:
-    """POSTs gzipped batches to ``{hub}/api/v1/ingest`` with the agent's bearer token."""
+    """POSTs gzipped batches to ``{hub}/api/v1/ingest`` with the agent's bearer token.
+
+    Each request carries a ``Date`` header from this host's clock, and the ``Date`` of every answer
+    (2xx or not) goes to ``clock``, which measures this host's clock against the hub's.
+    """
 
     def __init__(
         self,
@@ -93,8 +96,10 @@ class Sender:
         *,
         timeout: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock: ClockCheck | None = None,
     ) -> None:
         self.url = hub.rstrip("/") + "/api/v1/ingest"
+        self.clock = clock
         self._client = httpx.AsyncClient(
             timeout=timeout,
             transport=transport,
@@ -113,10 +118,15 @@ class Sender:
 
     async def post(self, batch: Batch) -> Result:
         """Send ``batch`` once; never raises for network or HTTP trouble, returns the outcome."""
+        sent = time.time()
         try:
-            response = await self._client.post(self.url, content=batch.body)
+            response = await self._client.post(
+                self.url, content=batch.body, headers={"Date": http_date(sent)}
+            )
         except httpx.HTTPError as exc:
             return Result(Outcome.RETRY, reason=f"{type(exc).__name__}: {exc}")
+        if self.clock is not None:
+            self.clock.observe(sent, time.time(), response.headers.get("Date"))
         status = response.status_code
         if 200 <= status < 300:
             body: Any = _json(response)

@@ -37,6 +37,8 @@ class Stats:
     dead_lettered: int = 0
     spool_bytes: int = 0
     spool_batches: int = 0
+    #: This host's clock minus the hub's, from the last answer's Date header (None: not yet known).
+    clock_offset_s: float | None = None
     _last_logged: dict[tuple[str, str], float] = field(default_factory=dict)
 
     def error(
