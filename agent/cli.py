@@ -44,6 +44,13 @@ def _config(config_path: Path | None, flags: dict[str, Any]) -> AgentConfig:
         raise ConfigProblem(str(exc)) from None
 
 
+def _plugin_dirs(given: tuple[Path, ...]) -> list[Path]:
+    """``--plugin-dir`` values, checked as agent/plugindirs.py says (relative to the cwd)."""
+    from agent import plugindirs
+
+    return [plugindirs.checked("--plugin-dir", str(d)) for d in given]
+
+
 config_option = click.option(
     "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
     help="TOML config file (also HOSTPULSE_CONFIG).",
@@ -89,8 +96,8 @@ def agent_command(
         "log_level": log_level,
     }
     config = _config(config_path, flags)
-    config.plugin_dirs = [*config.plugin_dirs, *(Path(d) for d in plugin_dirs)]
     try:
+        config.plugin_dirs = [*config.plugin_dirs, *_plugin_dirs(plugin_dirs)]
         secret = None if once else config.token_value()
     except ConfigError as exc:
         raise ConfigProblem(str(exc)) from None
@@ -183,7 +190,10 @@ def plugins_group(
     config = _config(config_path, {})
     from agent.plugins import discover
 
-    discovery = discover([*config.plugin_dirs, *plugin_dirs])
+    try:
+        discovery = discover([*config.plugin_dirs, *_plugin_dirs(plugin_dirs)])
+    except ConfigError as exc:
+        raise ConfigProblem(str(exc)) from None
     described = describe(discovery)
     if as_json:
         click.echo(orjson.dumps(described, option=orjson.OPT_INDENT_2).decode())

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from agent import plugindirs
 from agent.errors import ConfigError
 from agent.secret import Secret
 
@@ -110,12 +111,13 @@ def _path(key: str, value: Any) -> Path:
     return Path(_string(key, value)).expanduser()
 
 
-def _paths(key: str, value: Any) -> list[Path]:
+def _paths(key: str, value: Any) -> list[str]:
+    """A list of directory names (or one ``:``-separated string); agent/plugindirs.py checks them."""
     if isinstance(value, str):
         value = [part for part in value.split(os.pathsep) if part]
     if not isinstance(value, list):
         raise ConfigError(key, value, "a list of directories")
-    return [_path(key, item) for item in value]
+    return [_string(key, item) for item in value]
 
 
 def _level(key: str, value: Any) -> str:
@@ -187,12 +189,23 @@ def load_config(
         if key not in CHECKS:
             raise ConfigError(f"agent.{key}", value, f"one of the known settings ({', '.join(CHECKS)})")
     resolved: dict[str, Any] = {}
+    named: dict[str, str] = {}  # key -> the name it was set under, for later errors
     for key, check in CHECKS.items():
         if key in flags:
-            resolved[key] = check("--" + key.replace("_", "-"), flags[key])
+            named[key] = "--" + key.replace("_", "-")
+            resolved[key] = check(named[key], flags[key])
         elif ENV_PREFIX + key.upper() in env:
-            resolved[key] = check(ENV_PREFIX + key.upper(), _from_env(key, env[ENV_PREFIX + key.upper()]))
+            named[key] = ENV_PREFIX + key.upper()
+            resolved[key] = check(named[key], _from_env(key, env[named[key]]))
         elif key in agent_table:
-            resolved[key] = check(f"agent.{key}", agent_table[key])
+            named[key] = f"agent.{key}"
+            resolved[key] = check(named[key], agent_table[key])
+    if "plugin_dirs" in resolved:
+        # Relative to the config file when written in it, as a reader of the file expects.
+        in_file = path is not None and named["plugin_dirs"] == "agent.plugin_dirs"
+        base = path.absolute().parent if in_file and path is not None else None
+        resolved["plugin_dirs"] = [
+            plugindirs.checked(named["plugin_dirs"], value, base) for value in resolved["plugin_dirs"]
+        ]
     known = {f.name for f in fields(AgentConfig)}
     return AgentConfig(plugins=plugins, **{k: v for k, v in resolved.items() if k in known})
