@@ -21,7 +21,6 @@ from email.utils import formatdate
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.reliability.fleet import FleetAgent, wait_until
 from tests.reliability.scenarios import scenario
@@ -41,13 +40,6 @@ time.time_ns = lambda: _time_ns() + int(_offset * 1e9)
 from hub.cli import main
 main()
 """
-
-# Until the agent sends a Date header (its helper is adding it), the hub has nothing to measure
-# for a real agent; strict, so these fail the suite the day it lands and the marker goes.
-AGENT_SENDS_NO_DATE = pytest.mark.xfail(
-    strict=True, reason="the agent does not send a Date header yet: the hub cannot measure its clock"
-)
-
 
 def skewed_agent(hub: LiveHub, host: str, workdir: Path, offset_s: float) -> FleetAgent:
     agent = FleetAgent(hub, host, workdir, TEST_CLOCK_OFFSET_S=str(offset_s))
@@ -108,7 +100,6 @@ def stored_clock(hub: LiveHub, host: str) -> tuple[int | None, int | None]:
     return row
 
 
-@AGENT_SENDS_NO_DATE
 @scenario(
     done="a real agent whose clock runs 1 h ahead of the hub's sent for a few seconds, then got "
          "SIGTERM",
@@ -146,7 +137,6 @@ def test_agent_an_hour_ahead_is_detected_reported_and_refused(
     assert_reported(live_hub, "ahead-host", HOUR_S)
 
 
-@AGENT_SENDS_NO_DATE
 @scenario(
     done="a real agent whose clock runs 1 h behind the hub's sent for a few seconds",
     checked="detected: the hub measures the agent's clock 3600 s behind from its requests' Date "
