@@ -9,6 +9,13 @@ After a warm-up, both processes' CPU time and RSS are sampled for ``--seconds`` 
 
     .venv/bin/python bench/agent_overhead.py              # the full minute
     .venv/bin/python bench/agent_overhead.py --seconds 15
+
+The agent and the bare loop run under the interpreter that runs this script, importing the agent
+from this source tree. The dev venv holds test tools (schemathesis pulls in rich, …) that a host
+never has; to measure what a host pays, run it with the interpreter of a plain install:
+
+    python3.11 -m venv /tmp/prodvenv && /tmp/prodvenv/bin/pip install .
+    /tmp/prodvenv/bin/python bench/agent_overhead.py
 """
 
 from __future__ import annotations
