@@ -91,9 +91,10 @@ class LocalBus:
         """Whether building a frame is worth it: ingest skips it when nobody watches."""
         return bool(self.subscribers)
 
-    def publish(self, frame: dict[str, Any]) -> None:
-        """Deliver a frame to every interested subscriber; ``points`` frames are filtered per series."""
-        whole: str | None = None
+    def publish(self, frame: dict[str, Any], encoded: str | None = None) -> None:
+        """Deliver a frame to every interested subscriber; ``points`` frames are filtered per series.
+        ``encoded`` is the frame's JSON when the caller has it already (a frame from Redis)."""
+        whole = encoded
         for sub in list(self.subscribers):
             filtered = filter_frame(sub, frame)
             if filtered is None:

@@ -194,7 +194,7 @@ class RedisBus(LocalBus):
             log.warning("ignored a malformed frame on %s", self.channel)
             return
         self.stats.received += 1
-        LocalBus.publish(self, frame)
+        LocalBus.publish(self, frame, payload.decode())  # sessions taking it whole get it as sent
 
     async def _send_frames(self) -> None:
         outage = _Outage("publishing live frames", self.url)
