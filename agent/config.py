@@ -169,6 +169,10 @@ def read_file(path: Path) -> dict[str, Any]:
         raise ConfigError("--config", str(path), f"valid TOML ({exc})") from None
 
 
+#: Flags whose name is not the setting's with dashes (one --plugin-dir per directory).
+FLAG_NAMES = {"plugin_dirs": "--plugin-dir"}
+
+
 def load_config(
     path: Path | None = None,
     *,
@@ -192,7 +196,7 @@ def load_config(
     named: dict[str, str] = {}  # key -> the name it was set under, for later errors
     for key, check in CHECKS.items():
         if key in flags:
-            named[key] = "--" + key.replace("_", "-")
+            named[key] = FLAG_NAMES.get(key, "--" + key.replace("_", "-"))
             resolved[key] = check(named[key], flags[key])
         elif ENV_PREFIX + key.upper() in env:
             named[key] = ENV_PREFIX + key.upper()

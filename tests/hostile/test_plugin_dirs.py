@@ -184,3 +184,23 @@ def test_a_relative_plugin_directory_resolves_against_the_config_file(tmp_path: 
     linked = run(["plugins", "--plugin-dir", str(link)], cwd=elsewhere)
     assert linked.returncode == 0, linked.stderr
     assert "planted" in linked.stdout and marker.exists()
+
+
+def test_agent_init_refuses_unsafe_plugin_directories_by_their_flag(tmp_path: Path) -> None:
+    """`hostpulse agent init --plugin-dir DIR` lists DIR's sources in the file it writes, so it
+    imports them: the same checks, named as the flag was given (once `--plugin-dirs`)."""
+    marker = tmp_path / "marker"
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    flagged = {
+        case: (args, named)
+        for case, (args, named, env) in setups(tmp_path, marker).items()
+        if args[:1] == ["--plugin-dir"] and not env
+    }
+    assert len(flagged) >= 4
+    for case, (args, named) in flagged.items():
+        done = run(["agent", "init", "out.toml", *args], cwd=workdir)
+        assert done.returncode == 2, (case, done.stderr)
+        assert f"Error: {named}: expected" in done.stderr and REASONS[case] in done.stderr, case
+        assert not marker.exists(), f"{case}: the planted plugin ran"
+        assert not (workdir / "out.toml").exists(), f"{case}: a config file was written"
