@@ -186,6 +186,13 @@ def test_a_relative_plugin_directory_resolves_against_the_config_file(tmp_path: 
     assert "planted" in linked.stdout and marker.exists()
 
 
+@scenario(
+    done="ran `hostpulse agent init out.toml --plugin-dir DIR` with each unsafe --plugin-dir above "
+         "('..', world-writable, under a world-writable parent, a world-writable plugin, a "
+         "symlink out), each holding a plugin that writes a marker file when imported",
+    checked="exit 2 with 'Error: --plugin-dir = VALUE: expected …' and the reason; no marker "
+            "file (nothing imported) and no config file written",
+)
 def test_agent_init_refuses_unsafe_plugin_directories_by_their_flag(tmp_path: Path) -> None:
     """`hostpulse agent init --plugin-dir DIR` lists DIR's sources in the file it writes, so it
     imports them: the same checks, named as the flag was given (once `--plugin-dirs`)."""
