@@ -5,7 +5,6 @@ the last save left it instead of learning it again (and staying quiet through wa
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Iterable
 
@@ -14,6 +13,7 @@ from tortoise.transactions import in_transaction
 from hub.anomaly import AnomalyEngine
 from hub.storage.database import connection
 from hub.storage.sql import placeholders
+from hub.tasks import cancel
 from hub.tokens import now_ms
 
 log = logging.getLogger(__name__)
@@ -76,11 +76,8 @@ class DetectorStateStore:
         self._task = asyncio.create_task(self._run(), name="hostpulse-detector-state")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
         await self.save()
 
     async def _run(self) -> None:

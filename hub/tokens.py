@@ -14,6 +14,7 @@ import asyncpg
 from tortoise.transactions import in_transaction
 
 from hub.storage.models import AgentToken, Host, ViewerToken
+from hub.tasks import cancel
 
 log = logging.getLogger(__name__)
 
@@ -99,9 +100,8 @@ class TokenCache:
             self._task = asyncio.create_task(self._listen_forever(), name="token-cache")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await cancel(self._task)
+        self._task = None
         if self._listener is not None:
             self._listener.terminate()  # not close(): it would wait on a server that may be gone
             self._listener = None

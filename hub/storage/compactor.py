@@ -31,6 +31,7 @@ from hub.storage.database import connection
 from hub.storage.folding import Folded, fold_series
 from hub.storage.retention import KeySweep, apply_retention
 from hub.storage.sql import placeholders
+from hub.tasks import cancel
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +87,8 @@ class Compactor:
             self._task = asyncio.create_task(self._loop(), name="hostpulse-compactor")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel(self._task)
+        self._task = None
 
     async def _loop(self) -> None:
         while True:

@@ -20,6 +20,7 @@ from tortoise.transactions import in_transaction
 
 from hub.errors import Overloaded
 from hub.storage.sql import placeholders
+from hub.tasks import cancel
 
 log = logging.getLogger(__name__)
 
@@ -84,11 +85,7 @@ class Writer:
         if self._task is None:
             return
         await self._queue.join()
-        self._task.cancel()
-        try:
-            await self._task
-        except asyncio.CancelledError:
-            pass
+        await cancel(self._task)
         self._task = None
 
     async def submit(self, batch: PendingBatch) -> bool:
