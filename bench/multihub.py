@@ -53,6 +53,12 @@ from loadgen import (
 from tests.support.hub_process import LiveHub, start_hub
 
 PG_ADMIN = "postgresql://root@127.0.0.1:5432/test"
+#: `hostpulse` with hub.server.run_hub's tuning undone: asyncio's loop, the default GC (--plain-hub).
+PLAIN_HUB = (
+    "import asyncio, hub.server as s; "
+    "s.run_hub = lambda settings: asyncio.run(s.serve_hub(settings)); "
+    "from hub.cli import main; main()"
+)
 REDIS = "redis://127.0.0.1:6379/0"
 
 
@@ -353,6 +359,12 @@ def main(argv: list[str] | None = None) -> int:
         "--no-compact", action="store_true", help="skip compacting and weighing PostgreSQL after"
     )
     p.add_argument(
+        "--plain-hub",
+        choices=["a", "b"],
+        help="run this hub on asyncio's own loop with the default GC, to compare with the other "
+        "(hub/server.py's run_hub); B also serves the WebSocket client, so run both ways",
+    )
+    p.add_argument(
         "--cli-tokens",
         action="store_true",
         help="one `hostpulse token create` per agent (minutes for 500) instead of the same "
@@ -372,7 +384,15 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for name in ("a",) if args.sqlite else ("a", "b"):
                 extra = () if args.sqlite else ("--redis", redis_url)
-                hubs.append(start_hub(Path(tmp) / name, db=db_url, extra_args=extra, env={'HP_EXP': os.environ.get('HP_EXP_A', '')} if name == 'a' else None))
+                plain = args.plain_hub == name
+                hubs.append(
+                    start_hub(
+                        Path(tmp) / name,
+                        db=db_url,
+                        extra_args=extra,
+                        command=[sys.executable, "-c", PLAIN_HUB] if plain else None,
+                    )
+                )
             b = hubs[-1]  # the WebSocket client's hub (the only one with --sqlite)
             base = LoadConfig(
                 hubs=[h.url for h in hubs],
@@ -454,6 +474,14 @@ def main(argv: list[str] | None = None) -> int:
             / max(load["batches"]["acked"] / load["elapsed_s"], 1e-9),
             2,
         ),
+        "hub_cpu_ms_per_request_each": {
+            f"hub {name}" + (" (plain)" if args.plain_hub == name.lower() else ""): round(
+                10 * cpu[f"hub {name}"]
+                / max(load["acked_batches_by_hub"].get(h.url, 0) / load["elapsed_s"], 1e-9),
+                2,
+            )
+            for name, h in zip("AB", hubs)
+        },
         # Other work on the machine competes for its 2 cores: read the figures with this beside.
         "load_average_1m": {"before": load_before, "after": os.getloadavg()[0]},
         "count_check": count_check(acked, acked_batches, unacked, counts),

@@ -40,8 +40,8 @@ def run_hub(settings: Settings) -> None:
     """Serve in this process until SIGINT/SIGTERM: on uvloop where it is installed, and with the
     cyclic garbage collector tuned for a server that allocates a lot and keeps little.
 
-    Measured with bench/multihub.py, one hub so configured beside one not, same load: the GC
-    tuning alone made a request about 20 % cheaper in hub CPU, uvloop another 10 %."""
+    Measured together, one hub so configured beside one not under the same load
+    (``bench/multihub.py --plain-hub a`` and ``--plain-hub b``): 1-11 % less hub CPU per request."""
     tune_gc()
     try:
         import uvloop
@@ -54,7 +54,7 @@ def run_hub(settings: Settings) -> None:
 def tune_gc() -> None:
     """Fewer, cheaper collections. A batch waits ~100 ms for its group commit, long enough to
     survive young collections at the default threshold (700 allocations, a few per request) and
-    be promoted, so full collections kept re-walking the whole heap; with young collections every
+    be promoted into the generations that are walked again and again; with young collections every
     20,000 allocations most requests' objects are freed by reference counting first. What exists
     before serving (modules, settings) lives as long as the process: frozen, never walked again."""
     gc.collect()

@@ -91,15 +91,15 @@ class LiveHub:
 
 def start_hub(workdir: Path, *, db: str | None = None, extra_args: tuple[str, ...] = (),
               env: dict[str, str] | None = None, port: int | None = None, scheme: str = "http",
-              verify: ssl.SSLContext | bool = True) -> LiveHub:
-    """Start ``hostpulse hub`` and wait until /healthz answers."""
+              verify: ssl.SSLContext | bool = True, command: list[str] | None = None) -> LiveHub:
+    """Start ``hostpulse hub`` (or ``command hub``) and wait until /healthz answers."""
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     db = db or f"sqlite://{workdir / 'hub.sqlite3'}"
     log_path = workdir / f"hub-{port}.log"
     log_file = log_path.open("wb")
     process = subprocess.Popen(
-        [HOSTPULSE, "hub", "--db", db, "--bind", f"127.0.0.1:{port}", *extra_args],
+        [*(command or [HOSTPULSE]), "hub", "--db", db, "--bind", f"127.0.0.1:{port}", *extra_args],
         stdout=log_file, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
     )
     hub = LiveHub(f"{scheme}://127.0.0.1:{port}", db, workdir, process, log_path)
