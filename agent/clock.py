@@ -2,8 +2,10 @@
 
 The agent stamps each POST with a ``Date`` header from its own clock (the hub measures the agent
 from it); the hub's answer carries the hub's ``Date``. The offset is this host's clock minus the
-hub's: the midpoint of send and receive against the middle of the hub's (whole) second, rounded
-to a second — the resolution of the header. It is published as ``agent.clock_offset_seconds``
+hub's: the moment the hub answered by this host's clock (the time the answer came, less half the
+round trip as a monotonic clock measured it, so a clock stepped mid-request still gives the new
+clock's offset) against the middle of the hub's (whole) second, rounded to a second — the
+resolution of the header. It is published as ``agent.clock_offset_seconds``
 and, past ``clock_warn_s``, logged once, again when it moves by more than ``clock_warn_s``, and at
 INFO when it is back within bounds.
 """
@@ -48,12 +50,15 @@ class ClockCheck:
     #: The offset last warned about; None while the clock is within bounds.
     warned: float | None = None
 
-    def observe(self, sent: float, received: float, hub_date: str | None) -> float | None:
-        """Account for one hub answer; return the offset in seconds (None without a usable Date)."""
+    def observe(self, received: float, round_trip_s: float, hub_date: str | None) -> float | None:
+        """Account for one hub answer, come at ``received`` (this host's clock) ``round_trip_s``
+        after the request left; return the offset in seconds (None without a usable Date)."""
         hub = parse_http_date(hub_date)
         if hub is None:
             return None
-        here = (sent + received) / 2
+        # Not the midpoint of two wall-clock readings: if the clock is stepped during the request
+        # (NTP, an admin), that midpoint is neither the old offset nor the new one.
+        here = received - round_trip_s / 2
         offset = float(round(here - (hub + 0.5)))
         self.stats.clock_offset_s = offset
         if abs(offset) > self.warn_s:

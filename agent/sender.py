@@ -118,7 +118,7 @@ class Sender:
 
     async def post(self, batch: Batch) -> Result:
         """Send ``batch`` once; never raises for network or HTTP trouble, returns the outcome."""
-        sent = time.time()
+        sent, started = time.time(), time.monotonic()
         try:
             response = await self._client.post(
                 self.url, content=batch.body, headers={"Date": http_date(sent)}
@@ -126,7 +126,9 @@ class Sender:
         except httpx.HTTPError as exc:
             return Result(Outcome.RETRY, reason=f"{type(exc).__name__}: {exc}")
         if self.clock is not None:
-            self.clock.observe(sent, time.time(), response.headers.get("Date"))
+            self.clock.observe(
+                time.time(), time.monotonic() - started, response.headers.get("Date")
+            )
         status = response.status_code
         if 200 <= status < 300:
             body: Any = _json(response)

@@ -129,7 +129,7 @@ def test_the_warning_comes_again_only_when_the_offset_moves_by_more_than_clock_w
 
     def answer(offset: float) -> float | None:
         # The hub's Date says second ``hub``; it answered somewhere in it, on average mid-way.
-        return check.observe(hub + 0.4 + offset, hub + 0.6 + offset, http_date(hub))
+        return check.observe(hub + 0.6 + offset, 0.2, http_date(hub))
 
     assert [answer(o) for o in (0, 10, -29)] == [0, 10, -29]
     assert caplog.records == []
@@ -148,8 +148,19 @@ def test_the_warning_comes_again_only_when_the_offset_moves_by_more_than_clock_w
     for (level, message), (want_level, start) in zip(got, expected, strict=True):
         assert level == want_level and message.startswith(start), message
     assert stats.clock_offset_s == -31
-    assert check.observe(hub, hub, None) is None and check.observe(hub, hub, "yesterday") is None
+    assert check.observe(hub, 0.0, None) is None and check.observe(hub, 0.0, "yesterday") is None
     assert stats.clock_offset_s == -31
+
+
+def test_a_clock_stepped_during_a_request_gives_the_new_clocks_offset() -> None:
+    """An hour-ahead clock set right while a POST is out: the answer measures the clock as it is
+    now (0 s), not halfway between the two (1,800 s)."""
+    stats = Stats()
+    check = ClockCheck(30.0, stats)
+    hub = 1_800_000_000.0
+    # Sent at hub + 0.4 + 1 h by the old clock, answered 0.2 s later, received by the new clock.
+    assert check.observe(hub + 0.6, 0.2, http_date(hub)) == 0
+    assert stats.clock_offset_s == 0
 
 
 def test_every_post_carries_a_date_header(sink: Sink, tmp_path: Path) -> None:
