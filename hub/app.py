@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from hub import viewers
 from hub.anomaly import AnomalyEngine
 from hub.api import ingest, read, stream
+from hub.api.openapi import HubOpenAPIProvider
 from hub.api.schemas import Health, errors
 from hub.bus import LocalBus
 from hub.detector_state import DetectorStateStore
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         swagger_ui_path="/docs",
         redoc_ui_path=None,
         scalar_ui_path=None,
+        openapi_provider_class=HubOpenAPIProvider,
     )
     engine = AnomalyEngine(settings.anomaly)
     app.extensions["hostpulse"] = HubState(

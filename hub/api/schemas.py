@@ -105,12 +105,26 @@ class Health(_Answer):
     write_queue: int = Field(ge=0, description="batches waiting for the writer")
 
 
+class RetryAfter(BaseModel):
+    """The headers of a 429 or 503: when to send again (the agent waits that long)."""
+
+    retry_after: int = Field(
+        alias="Retry-After", ge=0, description="seconds to wait before sending this request again"
+    )
+
+
+#: The refusals that always say when to come back.
+RETRYABLE = frozenset({429, 503})
+
+
 def errors(*statuses: int) -> Callable[[T], T]:
-    """Document the statuses a route may refuse with, each in the one error shape."""
+    """Document the statuses a route may refuse with, each in the one error shape (429 and 503
+    with their Retry-After header)."""
 
     def decorate(func: T) -> T:
         for status in statuses:
-            func = document_response(ErrorResponse, status)(func)
+            headers = RetryAfter if status in RETRYABLE else None
+            func = document_response(ErrorResponse, status, headers)(func)
         return func
 
     return decorate

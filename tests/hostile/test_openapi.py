@@ -98,6 +98,23 @@ def test_every_page_operation_answers_as_declared(fuzzed: FuzzedHub) -> None:
     assert not failures, "\n\n".join(failures)
 
 
+@scenario(
+    done="read every 429 and 503 response the served /openapi.json declares",
+    checked="each declares its Retry-After header (required, integer) in the response's headers, "
+            "where OpenAPI tools look for it, and only application/json as content",
+)
+def test_every_429_and_503_declares_its_retry_after_header(fuzzed: FuzzedHub) -> None:
+    paths = httpx.get(f"{fuzzed.hub.url}/openapi.json").json()["paths"]
+    retryable = [(path, status, response) for path, operations in paths.items()
+                 for operation in operations.values()
+                 for status, response in operation["responses"].items() if status in ("429", "503")]
+    assert {path for path, _, _ in retryable} >= {"/api/v1/ingest", "/api/v1/hosts", "/healthz"}
+    for path, status, response in retryable:
+        assert set(response["content"]) == {"application/json"}, (path, status)
+        header = response["headers"]["Retry-After"]
+        assert header["required"] is True and header["schema"]["type"] == "integer", (path, status)
+
+
 def fuzz(fuzzed: FuzzedHub, wanted: Callable[[schemathesis.APIOperation], bool]) -> list[str]:
     # One test walking the operations rather than schemathesis' pytest plugin, whose
     # from_fixture() reads a private attribute pytest 9 no longer has.

@@ -9,6 +9,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+import schemathesis
+from schemathesis.checks import (
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.hub.test_ingest_api import assert_error, cpu_series
 from tests.support.hub_process import LiveHub, start_hub
@@ -31,6 +37,13 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
         assert [a.status_code for a in answers[:2]] == [200, 200]
         assert_error(answers[2], 429, "rate_limited")
         assert int(answers[2].headers["Retry-After"]) >= 1
+        # ... as /openapi.json says: schemathesis checks the real 429 against what it declares.
+        declared = hub.get("/openapi.json").json()["paths"]["/api/v1/ingest"]["post"]["responses"]
+        assert declared["429"]["headers"]["Retry-After"]["required"] is True
+        api = schemathesis.openapi.from_url(f"{hub.url}/openapi.json")
+        case = api["/api/v1/ingest"]["POST"].Case(body={})
+        case.validate_response(schemathesis.Response.from_any(answers[2]), checks=[
+            status_code_conformance, response_headers_conformance, response_schema_conformance])
         # Another host's token has its own allowance.
         assert hub.post_batch("web-2", cpu_series([1.0])).status_code == 200
     finally:
