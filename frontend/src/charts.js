@@ -15,6 +15,7 @@ import {
 import "chartjs-adapter-date-fns";
 import annotationPlugin from "chartjs-plugin-annotation";
 import zoomPlugin from "chartjs-plugin-zoom";
+import { bandScalePlugin } from "./bandscale.js";
 import { describePoint, formatTick } from "./format.js";
 import { crosshairPlugin } from "./crosshair.js";
 import { recordDraw } from "./perf.js";
@@ -22,7 +23,7 @@ import { colors, onThemeChange } from "./theme.js";
 
 Chart.register(
   LineController, LineElement, PointElement, LinearScale, TimeScale,
-  Filler, Tooltip, Legend, annotationPlugin, zoomPlugin, crosshairPlugin,
+  Filler, Tooltip, Legend, bandScalePlugin, annotationPlugin, zoomPlugin, crosshairPlugin,
 );
 
 /** Every TimeChart on the page by key; window.hostpulse.charts is this map (the test hook). */

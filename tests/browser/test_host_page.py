@@ -321,3 +321,42 @@ def test_spike_scored_by_the_hub_is_a_red_point_with_band(
     )
     assert any(line.startswith("Value: 99.0 % (anomaly, expected ") for line in lines), lines
     assert dashboard.errors == []
+
+
+def test_the_axis_follows_the_data_not_a_band_of_a_bursty_rate(
+    dashboard: Dashboard, feeder: Feeder
+) -> None:
+    """A rate jumping between 0 and 1 MB/s: the detector's band (log scale, mapped back) reaches
+    far past any value seen; the axis stays in the data's range and the band is still charted."""
+    key = f"host:{HOST}:net.rx_bytes_per_s"
+    end = now_ms() - 5000
+    ts = [end - 1000 * (89 - i) for i in range(90)]
+
+    def bursty(ts: list[int], start: int = 0) -> list[dict[str, Any]]:
+        return [series("net.rx_bytes_per_s", ts, [1e6 * ((start + i) % 2) for i in range(len(ts))],
+                       "B/s", {"iface": "eth0"})]
+
+    feeder.post(HOST, bursty(ts))
+    dashboard.open(f"#/host/{HOST}")
+    dashboard.wait("(k) => { const c = window.hostpulse.charts.get(k); return c && c.renders > 0 }", key)
+    banded = """(k) => { const c = window.hostpulse.charts.get(k);
+                         return c.entries[0].buffer.hasBand && c.chart.data.datasets.some(d => d.band === 'high') }"""
+    for i in range(30):
+        feeder.post(HOST, bursty([now_ms()], i))
+        try:
+            dashboard.wait(banded, key, timeout=500)
+            break
+        except PlaywrightTimeout:
+            pass
+    dashboard.wait(f"(k) => ({banded})(k) && window.hostpulse.charts.get(k).renders > 1", key)
+    view = dashboard.evaluate(
+        """(k) => { const c = window.hostpulse.charts.get(k);
+                    const high = c.entries[0].buffer.high.map(p => p.y).filter(Number.isFinite);
+                    return {axisMax: c.chart.scales.y0.max, axisMin: c.chart.scales.y0.min,
+                            bandMax: Math.max(...high)} }""",
+        key,
+    )
+    assert view["bandMax"] > 1e8, view  # the premise: the band reaches far past the data
+    assert 1e6 <= view["axisMax"] <= 2e6, view
+    assert view["axisMin"] == 0, view
+    assert dashboard.errors == []
