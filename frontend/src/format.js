@@ -86,21 +86,29 @@ export function toMs(value) {
   return Number.isNaN(parsed) ? 0 : parsed;
 }
 
-// "44–56 %": the band reads as a range, so drop the unit on its low end and any ".0".
-function bandText(point, unit) {
+// Units whose values are never below zero. A band edge below zero there means "no value is too
+// low" (the detector's level minus a few scales), not a value anyone expects.
+function nonNegative(unit) {
+  return unit === "%" || unit === "B" || unit === "s" || (typeof unit === "string" && unit.endsWith("/s"));
+}
+
+/** "44–56 %": the band reads as a range, so drop the unit on its low end and any ".0";
+ * "up to 6 %" when its low end is below zero in a unit that cannot be. */
+export function formatBand(low, high, unit) {
   const bare = (v) => formatValue(v, unit).replace(/\.0(?=\D|$)/, "");
-  const low = bare(point.low);
-  const high = bare(point.high);
-  const suffix = unit && low.endsWith(` ${unit}`) && high.endsWith(` ${unit}`) ? ` ${unit}` : "";
-  return `${suffix ? low.slice(0, -suffix.length) : low}–${high}`;
+  if (low < 0 && nonNegative(unit)) return `up to ${bare(high)}`;
+  const lowText = bare(low);
+  const highText = bare(high);
+  const suffix = unit && lowText.endsWith(` ${unit}`) && highText.endsWith(` ${unit}`) ? ` ${unit}` : "";
+  return `${suffix ? lowText.slice(0, -suffix.length) : lowText}–${highText}`;
 }
 
 /** Tooltip line for one point: "Value: 71.3 °C (anomaly, expected 44–56 °C)". */
 export function describePoint(point, unit) {
   let value = `Value: ${formatValue(point.y, unit)}`;
   if (point.min !== undefined) value += ` (min ${formatValue(point.min, unit)}, max ${formatValue(point.max, unit)})`;
-  if (point.anomaly && point.low !== undefined) return `${value} (anomaly, expected ${bandText(point, unit)})`;
+  if (point.anomaly && point.low !== undefined) return `${value} (anomaly, expected ${formatBand(point.low, point.high, unit)})`;
   if (point.anomaly) return `${value} (anomaly)`;
-  if (point.low !== undefined) return `${value} (expected ${bandText(point, unit)})`;
+  if (point.low !== undefined) return `${value} (expected ${formatBand(point.low, point.high, unit)})`;
   return value;
 }

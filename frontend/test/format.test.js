@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { describePoint, formatAgo, formatLabels, formatValue } from "../src/format.js";
+import { describePoint, formatAgo, formatBand, formatLabels, formatValue } from "../src/format.js";
 
 test("bytes are 1024-based", () => {
   assert.equal(formatValue(512, "B"), "512 B");
@@ -32,4 +32,12 @@ test("anomaly tooltip says the value and the expected band", () => {
   assert.equal(describePoint(point, "%"), "Value: 71.3 % (anomaly, expected 44–56 %)");
   assert.equal(describePoint({ x: 1, y: 50, low: 44, high: 56, anomaly: false }, ""), "Value: 50 (expected 44–56)");
   assert.equal(describePoint({ x: 1, y: 5, min: 1, max: 9 }, ""), "Value: 5 (min 1, max 9)");
+});
+
+test("a band edge below zero reads as 'up to' where the unit cannot be negative", () => {
+  assert.equal(formatBand(-72.8, 91.1, "%"), "up to 91.1 %");
+  assert.equal(formatBand(-0.63, 1536, "B/s"), "up to 1.5 KiB/s");
+  assert.equal(formatBand(-3, 4, "°C"), "-3–4 °C");
+  assert.equal(formatBand(44, 56, "%"), "44–56 %");
+  assert.equal(describePoint({ x: 1, y: 99, low: -5, high: 6, anomaly: true }, "%"), "Value: 99.0 % (anomaly, expected up to 6 %)");
 });

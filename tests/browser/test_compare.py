@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -70,4 +71,32 @@ def test_anomalies_page_lists_or_explains(dashboard: Dashboard, feeder: Feeder) 
             "No anomalies in this range.",
             "This hub does not report anomalies.",
         )
+    assert dashboard.errors == []
+
+
+def test_an_anomaly_scored_by_the_hub_is_listed_with_its_expected_band(
+    dashboard: Dashboard, feeder: Feeder
+) -> None:
+    """A quiet CPU near 1 % (so the band's low end is below zero), then a spike to 99 %."""
+    host = "quiet-1"
+    end = int(time.time() * 1000) - 5000
+    feeder.post(host, [series("cpu.percent", [end - 1000 * (89 - i) for i in range(90)],
+                              [(0.1, 2.9, 0.4, 2.2, 1.0)[i % 5] for i in range(90)], "%", {"cpu": "total"})])
+    for _ in range(20):
+        feeder.post(host, cpu(99.0))
+        listed = feeder.hub.get("/api/v1/anomalies", host=host).json()["anomalies"]
+        if listed:
+            break
+        time.sleep(0.2)
+    assert listed and listed[0]["low"] < 0 < listed[0]["high"] < 99.0, listed
+    dashboard.open("#/anomalies")
+    cells = dashboard.page.locator(f'table.anomalies tbody tr[data-host="{host}"]').first.locator("td")
+    cells.first.wait_for()
+    texts = cells.all_inner_texts()
+    assert texts[1] == host and texts[2].startswith("cpu.percent") and "cpu=total" in texts[2]
+    assert texts[3] == "99.0 %"
+    # "up to 3.4 %", not "-2.1 % – 3.4 %": a percentage is never below zero.
+    assert re.fullmatch(r"up to \d+(\.\d)? %", texts[4]), texts[4]
+    href = cells.first.locator("a").get_attribute("href") or ""
+    assert href.startswith(f"#/host/{host}") and "range=custom" in href
     assert dashboard.errors == []

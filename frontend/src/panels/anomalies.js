@@ -2,7 +2,7 @@
 
 import { hubHas, listAnomalies } from "../api.js";
 import { h, hostHref } from "../dom.js";
-import { formatLabels, formatValue, toMs } from "../format.js";
+import { formatBand, formatLabels, formatValue, toMs } from "../format.js";
 import { showError } from "../notice.js";
 import { RANGES } from "../ranges.js";
 
@@ -13,7 +13,7 @@ function row(a) {
   const ts = toMs(a.ts);
   const unit = a.unit || "";
   const band = typeof a.low === "number" && typeof a.high === "number"
-    ? `${formatValue(a.low, unit)} – ${formatValue(a.high, unit)}` : "–";
+    ? formatBand(a.low, a.high, unit) : "–";
   const link = hostHref(a.host, {
     range: "custom", from: String(ts - AROUND_MS), to: String(ts + AROUND_MS), metric: a.metric,
   });
