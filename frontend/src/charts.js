@@ -105,8 +105,9 @@ export class TimeChart {
         beginAtZero: unit === "B" || unit === "B/s",
         ticks: {
           color: c.text,
+          // Every label measured (there are at most six): with a sample, a wider label left out of
+          // it ("100%" beside "80%") was clipped at the chart's edge.
           maxTicksLimit: mini ? 3 : 6,
-          sampleSize: 4,
           callback: (value) => formatTick(value, unit),
           display: !mini || i === 0,
         },

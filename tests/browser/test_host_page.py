@@ -360,3 +360,21 @@ def test_the_axis_follows_the_data_not_a_band_of_a_bursty_rate(
     assert 1e6 <= view["axisMax"] <= 2e6, view
     assert view["axisMin"] == 0, view
     assert dashboard.errors == []
+
+
+def test_every_y_tick_label_fits_beside_the_chart(dashboard: Dashboard, feeder: Feeder) -> None:
+    """The widest label ("100%") is measured too, so none is cut at the canvas' left edge: the
+    canvas' first pixel columns hold no ink (grid lines start at the chart area, further in)."""
+    open_host(dashboard, feeder)
+    cut = dashboard.evaluate(
+        """() => [...window.hostpulse.charts.values()].filter(c => c.renders > 0).map(c => {
+             const chart = c.chart, ratio = chart.currentDevicePixelRatio;
+             const height = Math.round(chart.height * ratio);
+             const data = chart.ctx.getImageData(0, 0, 2, height).data;
+             let ink = 0;
+             for (let i = 3; i < data.length; i += 4) if (data[i] > 0) ink++;
+             return {chart: c.key, ink, left: chart.chartArea.left};
+           })"""
+    )
+    assert cut, "no charts drawn"
+    assert [c for c in cut if c["ink"]] == [], cut
