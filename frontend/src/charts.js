@@ -196,7 +196,7 @@ export class TimeChart {
       const main = {
         label: entry.label,
         unit: entry.unit,
-        data: buffer.data,
+        data: buffer.withGaps("data"),
         yAxisID: axis,
         borderColor: color,
         backgroundColor: withAlpha(color, 0.15),
@@ -220,16 +220,16 @@ export class TimeChart {
       datasets.push(main);
       if (buffer.hasEnvelope) {
         // History buckets carry min and max: shade between them so a zoomed-out spike still shows.
-        datasets.push({ label: `${entry.label} max`, band: "max", data: buffer.max, yAxisID: axis,
+        datasets.push({ label: `${entry.label} max`, band: "max", data: buffer.withGaps("max"), yAxisID: axis,
           borderWidth: 0, pointRadius: 0, pointHitRadius: 0, backgroundColor: withAlpha(color, 0.12), fill: "+1", buffer });
-        datasets.push({ label: `${entry.label} min`, band: "min", data: buffer.min, yAxisID: axis,
+        datasets.push({ label: `${entry.label} min`, band: "min", data: buffer.withGaps("min"), yAxisID: axis,
           borderWidth: 0, pointRadius: 0, pointHitRadius: 0, fill: false, buffer });
       }
       if (buffer.hasBand) {
         // The expected band: "high" fills down to the "low" dataset right after it.
-        datasets.push({ label: `${entry.label} expected`, band: "high", data: buffer.high, yAxisID: axis,
+        datasets.push({ label: `${entry.label} expected`, band: "high", data: buffer.withGaps("high"), yAxisID: axis,
           borderWidth: 0, pointRadius: 0, pointHitRadius: 0, backgroundColor: c.band, fill: "+1", buffer });
-        datasets.push({ label: `${entry.label} expected low`, band: "low", data: buffer.low, yAxisID: axis,
+        datasets.push({ label: `${entry.label} expected low`, band: "low", data: buffer.withGaps("low"), yAxisID: axis,
           borderWidth: 0, pointRadius: 0, pointHitRadius: 0, fill: false, buffer });
       }
     }
@@ -269,7 +269,7 @@ export class TimeChart {
     x.max = this.max;
     for (const dataset of this.chart.data.datasets) {
       const buffer = dataset.buffer;
-      dataset.data = dataset.band ? buffer[dataset.band] : buffer.data;
+      dataset.data = buffer.withGaps(dataset.band ?? "data");
     }
     this.chart.update("none");
     recordDraw(this.undrawnSince, this.queuedAt);

@@ -23,6 +23,32 @@ export function toPoint(p) {
   return point;
 }
 
+/** A gap this many times the spacing around it is a gap: the agent, the host or the hub was down. */
+export const GAP_FACTOR = 4;
+
+/**
+ * `points` with a null point in each gap, so the chart breaks its line there instead of drawing
+ * a straight line across minutes nobody measured. A gap is judged against the spacing on either
+ * side of it (the larger): where history tiers meet (1 h buckets, then 1 min) nothing breaks,
+ * and a series sampled every minute is not broken by its own rhythm. Returns `points` itself
+ * when there is no gap.
+ */
+export function breakGaps(points) {
+  let out = null;
+  for (let i = 1; i < points.length; i += 1) {
+    const gap = points[i].x - points[i - 1].x;
+    const before = i > 1 ? points[i - 1].x - points[i - 2].x : 0;
+    const after = i + 1 < points.length ? points[i + 1].x - points[i].x : 0;
+    const usual = Math.max(before, after);
+    if (usual > 0 && gap > GAP_FACTOR * usual) {
+      if (!out) out = points.slice(0, i);
+      out.push({ x: points[i - 1].x + usual, y: null });
+    }
+    if (out) out.push(points[i]);
+  }
+  return out ?? points;
+}
+
 function lowerBound(data, ts) {
   let lo = 0;
   let hi = data.length;
@@ -123,6 +149,16 @@ export class SeriesBuffer {
     this.max = [];
     this.anomalies = 0;
     this.version += 1;
+  }
+
+  /** `this[key]` ("data", "low", "high", "min" or "max") as charts draw it: see breakGaps. */
+  withGaps(key) {
+    const cached = this.gapViews?.[key];
+    if (cached && cached.version === this.version) return cached.points;
+    this.gapViews = this.gapViews ?? {};
+    const points = breakGaps(this[key]);
+    this.gapViews[key] = { version: this.version, points };
+    return points;
   }
 
   last() {

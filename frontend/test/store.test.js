@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { SeriesBuffer, toPoint } from "../src/store.js";
+import { breakGaps, SeriesBuffer, toPoint } from "../src/store.js";
 
 const info = { id: 1, host: "h", metric: "cpu.percent", labels: {}, unit: "%" };
 
@@ -39,4 +39,28 @@ test("history buckets give a min/max envelope", () => {
   b.add([[10, 5, 1, 9], [20, 6, 2, 8]]);
   assert.equal(b.hasEnvelope, true);
   assert.deepEqual(b.max.map((p) => p.y), [9, 8]);
+});
+
+test("a gap four times the spacing around it breaks the line; tier changes and rhythm do not", () => {
+  const pts = (xs) => xs.map((x) => ({ x, y: 1 }));
+  // 1 s points, 10 minutes of nothing, 1 s points: a null point right after the last one before.
+  const broken = breakGaps(pts([0, 1000, 2000, 602000, 603000]));
+  assert.deepEqual(broken.map((p) => [p.x, p.y]), [[0, 1], [1000, 1], [2000, 1], [3000, null], [602000, 1], [603000, 1]]);
+  // Hourly buckets then minute buckets (history tiers meeting): one line.
+  const tiers = pts([0, 3600000, 7200000, 7260000, 7320000]);
+  assert.equal(breakGaps(tiers), tiers);
+  // A series every 60 s with one sample late by a few seconds: one line.
+  const steady = pts([0, 60000, 120000, 185000, 240000]);
+  assert.equal(breakGaps(steady), steady);
+});
+
+test("a buffer's gap view is cached until the buffer changes", () => {
+  const buffer = new SeriesBuffer({ id: 1 });
+  buffer.add([[0, 1], [1000, 2], [2000, 3], [900000, 4], [901000, 5]]);
+  const view = buffer.withGaps("data");
+  assert.equal(view.filter((p) => p.y === null).length, 1);
+  assert.equal(buffer.withGaps("data"), view);
+  buffer.add([[902000, 6]]);
+  assert.notEqual(buffer.withGaps("data"), view);
+  assert.equal(buffer.data.some((p) => p.y === null), false); // the buffer itself stays clean
 });

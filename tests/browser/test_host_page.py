@@ -378,3 +378,24 @@ def test_every_y_tick_label_fits_beside_the_chart(dashboard: Dashboard, feeder: 
     )
     assert cut, "no charts drawn"
     assert [c for c in cut if c["ink"]] == [], cut
+
+
+def test_a_gap_in_the_data_is_a_gap_in_the_line(dashboard: Dashboard, feeder: Feeder) -> None:
+    """Two minutes with no samples (the host was down) break the line; they are not bridged."""
+    end = now_ms() - 1000
+    before = [end - 1000 * i for i in range(240, 180, -1)]
+    after = [end - 1000 * i for i in range(60, 0, -1)]
+    feeder.post(HOST, host_series(before + after))
+    dashboard.open(f"#/host/{HOST}")
+    # Once the history is drawn, each line is drawn as two runs: before the gap and after it.
+    runs = dashboard.wait(
+        """(k) => { const c = window.hostpulse.charts.get(k);
+                    if (!c || c.entries.some(e => e.buffer.data.length < 120)) return null;
+                    const lines = c.chart.data.datasets.map((d, i) =>
+                      c.chart.getDatasetMeta(i).dataset.segments.map(s => [d.data[s.start].x, d.data[s.end].x]));
+                    return lines.length === 2 && lines.every(l => l.length === 2) && lines }""",
+        CPU_KEY,
+    )
+    for line in runs:
+        assert line == [[before[0], before[-1]], [after[0], after[-1]]], (line, before, after)
+    assert dashboard.errors == []
