@@ -16,6 +16,7 @@ import "chartjs-adapter-date-fns";
 import annotationPlugin from "chartjs-plugin-annotation";
 import zoomPlugin from "chartjs-plugin-zoom";
 import { bandScalePlugin } from "./bandscale.js";
+import { byteTicks } from "./byteticks.js";
 import { describePoint, formatTick } from "./format.js";
 import { crosshairPlugin } from "./crosshair.js";
 import { recordDraw } from "./perf.js";
@@ -103,6 +104,7 @@ export class TimeChart {
         min: unit === "%" ? 0 : undefined,
         max: unit === "%" ? 100 : undefined,
         beginAtZero: unit === "B" || unit === "B/s",
+        afterBuildTicks: unit === "B" || unit === "B/s" ? byteTicks : undefined,
         ticks: {
           color: c.text,
           // Every label measured (there are at most six): with a sample, a wider label left out of

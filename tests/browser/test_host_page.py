@@ -399,3 +399,17 @@ def test_a_gap_in_the_data_is_a_gap_in_the_line(dashboard: Dashboard, feeder: Fe
     for line in runs:
         assert line == [[before[0], before[-1]], [after[0], after[-1]]], (line, before, after)
     assert dashboard.errors == []
+
+
+def test_byte_axes_tick_at_round_binary_steps(dashboard: Dashboard, feeder: Feeder) -> None:
+    """2 GiB of memory in use: 512 MiB steps, not decimal ones that read 1.86 GiB and 0.93 GiB."""
+    open_host(dashboard, feeder)
+    key = f"host:{HOST}:mem.used"
+    labels = dashboard.wait(
+        """(k) => { const c = window.hostpulse.charts.get(k);
+                    return c && c.renders > 0 && c.chart.scales.y0.ticks.length > 1 &&
+                           c.chart.scales.y0.ticks.map(t => t.label) }""",
+        key,
+    )
+    assert labels == ["0 B", "512 MiB", "1 GiB", "1.5 GiB", "2 GiB", "2.5 GiB"], labels
+    assert dashboard.errors == []
