@@ -5,9 +5,9 @@ from it); the hub's answer carries the hub's ``Date``. The offset is this host's
 hub's: the moment the hub answered by this host's clock (the time the answer came, less half the
 round trip as a monotonic clock measured it, so a clock stepped mid-request still gives the new
 clock's offset) against the middle of the hub's (whole) second, rounded to a second — the
-resolution of the header. It is published as ``agent.clock_offset_seconds``
-and, past ``clock_warn_s``, logged once, again when it moves by more than ``clock_warn_s``, and at
-INFO when it is back within bounds.
+resolution of the header. It is published as ``agent.clock_offset_seconds`` and, past
+``clock_warn_s``, logged once, again when it moves by more than ``clock_warn_s``, and at INFO when
+it is back within bounds.
 """
 
 from __future__ import annotations

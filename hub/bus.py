@@ -5,9 +5,9 @@ waits: a subscriber whose queue is full loses its oldest frames, so a slow brows
 slow ingest nor other browsers, and its memory stays bounded. The bound is in bytes, not frames:
 a group commit releases a burst of frames at once (one per batch: hundreds, for a fleet), which a
 queue of a few dozen frames dropped though the session would have sent them all within
-milliseconds, while a byte bound still caps the memory of a session that stopped reading. Queues hold frames already encoded
-as JSON text: a frame is encoded once however many sessions receive it whole, and text is several
-times smaller than the Python lists it came from.
+milliseconds, while a byte bound still caps the memory of a session that stopped reading. Queues
+hold frames already encoded as JSON text: a frame is encoded once however many sessions receive it
+whole, and text is several times smaller than the Python lists it came from.
 """
 
 from __future__ import annotations

@@ -22,7 +22,6 @@ from email.utils import parsedate_to_datetime
 
 from quart import current_app
 
-from hub.state import hub_state
 from hub.storage.models import Host
 
 log = logging.getLogger(__name__)
@@ -115,11 +114,3 @@ class ClockOffsets:
             return None
         return host.clock_offset_ms, stored
 
-
-def clock_offsets() -> ClockOffsets:
-    # Kept beside HubState rather than in it until hub/state.py has a field for it.
-    return current_app.extensions.setdefault("hostpulse.clock", ClockOffsets())
-
-
-def clock_warn_s() -> float:
-    return hub_state().settings.clock_warn_s

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from hub.clock import clock_offsets
 from hub.state import HubState
 
 
@@ -44,7 +43,7 @@ def render_metrics(state: HubState, compaction_lag_s: float) -> str:
         "# HELP hostpulse_host_clock_offset_seconds The agent's clock minus the hub's (Date header).",
         "# TYPE hostpulse_host_clock_offset_seconds gauge",
     ]
-    for reading in sorted(clock_offsets().readings.values(), key=lambda r: r.host):
+    for reading in sorted(state.clocks.readings.values(), key=lambda r: r.host):
         out.append(
             f'hostpulse_host_clock_offset_seconds{{host="{_label(reading.host)}"}} '
             f"{reading.offset_ms / 1000}"

@@ -1,5 +1,5 @@
 """What one running hub holds: settings, the writer, the series registry, the live bus, the
-agent-token cache."""
+agent-token cache, the agents' clock offsets."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from quart import current_app
 
 from hub.anomaly import AnomalyEngine
 from hub.bus import LocalBus
+from hub.clock import ClockOffsets
 from hub.detector_state import DetectorStateStore
 from hub.security import TokenBucket
 from hub.settings import Settings
@@ -28,6 +29,7 @@ class HubState:
     tokens: TokenCache
     ws_clients: int = 0
     rate_limit: TokenBucket = field(default_factory=lambda: TokenBucket(0, 0))
+    clocks: ClockOffsets = field(default_factory=ClockOffsets)
 
 
 def hub_state() -> HubState:

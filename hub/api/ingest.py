@@ -10,7 +10,7 @@ from quart import Blueprint, g, request
 from quart_schema import RequestSchemaValidationError, document_request, validate_response
 
 from hub.api.schemas import errors
-from hub.clock import Reading, clock_offsets, describe
+from hub.clock import Reading, describe
 from hub.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized, UnsupportedMediaType
 from hub.scoring import anomaly_frames, points_frame
 from hub.state import HubState, hub_state
@@ -38,7 +38,7 @@ async def authenticate() -> None:
         raise Unauthorized("unknown or revoked token", code="invalid_token")
     g.host = host
     # Also for batches refused later: a clock running ahead shows as refused timestamps.
-    g.clock = clock_offsets().observe(host, request.headers.get("Date"), arrived)
+    g.clock = hub_state().clocks.observe(host, request.headers.get("Date"), arrived)
     hub_state().rate_limit.take(host.id)
     if request.method == "POST" and request.mimetype != "application/json":
         raise UnsupportedMediaType(

@@ -11,7 +11,6 @@ from quart import Blueprint
 from quart_schema import validate_querystring
 
 from hub.api.schemas import AnomalyList, HostList, Points, SeriesList, answers
-from hub.clock import clock_offsets, clock_warn_s
 from hub.errors import BadRequest, HubError
 from hub.state import hub_state
 from hub.storage.history import read_history
@@ -34,12 +33,12 @@ async def list_hosts() -> dict[str, object]:
     """Every host the hub knows, with whether it reported recently and how far its clock is off.
 
     ``clock_offset_s`` is this hub's latest reading or the one stored by any hub, the newer."""
-    window = int(hub_state().settings.online_window_s * 1000)
+    state = hub_state()
+    window = int(state.settings.online_window_s * 1000)
     now = now_ms()
-    clocks = clock_offsets()
     hosts = []
     for h in await Host.all().order_by("name"):
-        clock = clocks.latest(h)
+        clock = state.clocks.latest(h)
         hosts.append({
             "name": h.name,
             "labels": h.labels,
@@ -50,7 +49,7 @@ async def list_hosts() -> dict[str, object]:
             "clock_offset_s": None if clock is None else round(clock[0] / 1000, 1),
             "clock_checked_at": None if clock is None else clock[1],
         })
-    return {"hosts": hosts, "clock_warn_s": clock_warn_s()}
+    return {"hosts": hosts, "clock_warn_s": state.settings.clock_warn_s}
 
 
 @dataclass
