@@ -1,15 +1,7 @@
-"""HostPulse agent: collects samples from source plugins and sends them to a hub.
+"""The HostPulse agent: collects samples from source plugins and sends them to a hub.
 
-The public plugin API is what this module exports.
+The flow of a sample, by folder: ``loading/`` finds the plugins and their sources,
+``collect/`` plans which sources run and runs them on their schedule, ``deliver/`` batches the
+samples and gets each batch to the hub once (spooled while it is away). :mod:`.agent` wires the
+three together; ``commands/`` is the command line. The plugin API is :mod:`hostpulse` itself.
 """
-
-from __future__ import annotations
-
-import pluggy
-
-from agent.source import Option, Sample, Source
-
-hookimpl = pluggy.HookimplMarker("hostpulse")
-
-__all__ = ["Option", "Sample", "Source", "hookimpl"]
-__version__ = "0.1.0"

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from agent import plugindirs
-from agent.errors import ConfigError
-from agent.secret import Secret
+from hostpulse.agent.errors import ConfigError
+from hostpulse.agent.loading import plugindirs
+from hostpulse.agent.secret import Secret
 
 ENV_PREFIX = "HOSTPULSE_"
 #: Keys every ``[plugins.NAME]`` table may hold besides the source's own options.

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import pluggy
 
-from agent.source import Source
+from hostpulse.agent.collect.source import Source
 
 hookspec = pluggy.HookspecMarker("hostpulse")
+# Exported as ``hostpulse.hookimpl``: the marker plugin authors put on their hook functions.
+hookimpl = pluggy.HookimplMarker("hostpulse")
 
 
 @hookspec
 def register_sources() -> list[type[Source]]:  # type: ignore[empty-body]
-    """Return the :class:`agent.Source` subclasses this plugin provides.
+    """Return the :class:`hostpulse.Source` subclasses this plugin provides.
 
     Each class names itself with ``name`` (unique across plugins), declares ``options`` (read from
     ``[plugins.NAME]`` in the agent config and validated when the agent starts), a default

@@ -121,7 +121,7 @@ def serve(counting: Counting) -> ThreadingHTTPServer:
 def default_sources() -> dict[str, float]:
     """The sources that run with no config and their default intervals, from ``hostpulse plugins``."""
     listed = subprocess.run(
-        [sys.executable, "-c", "from hub.cli import main; main()", "plugins", "--json"],
+        [sys.executable, "-c", "from hostpulse.hub.commands.main import main; main()", "plugins", "--json"],
         capture_output=True, text=True, check=True, cwd=ROOT,
     )
     return {
@@ -176,7 +176,7 @@ def main() -> None:
         )
         env = {**os.environ, "HOSTPULSE_TOKEN": "bench-token"}
         agent = subprocess.Popen(
-            [sys.executable, "-c", "from hub.cli import main; main()", "agent",
+            [sys.executable, "-c", "from hostpulse.hub.commands.main import main; main()", "agent",
              "--hub", f"http://127.0.0.1:{server.server_address[1]}", "--config", str(config),
              "--state-dir", str(Path(tmp) / "state"), "--log-level", "warning"],
             env=env, cwd=ROOT,

@@ -53,11 +53,11 @@ from loadgen import (
 from tests.support.hub_process import LiveHub, start_hub
 
 PG_ADMIN = "postgresql://root@127.0.0.1:5432/test"
-#: `hostpulse` with hub.server.run_hub's tuning undone: asyncio's loop, the default GC (--plain-hub).
+#: `hostpulse` with hostpulse.hub.web.server.run_hub's tuning undone: asyncio's loop, the default GC (--plain-hub).
 PLAIN_HUB = (
-    "import asyncio, hub.server as s; "
+    "import asyncio, hostpulse.hub.web.server as s; "
     "s.run_hub = lambda settings: asyncio.run(s.serve_hub(settings)); "
-    "from hub.cli import main; main()"
+    "from hostpulse.hub.commands.main import main; main()"
 )
 REDIS = "redis://127.0.0.1:6379/0"
 
@@ -238,9 +238,9 @@ SAMPLE_TABLES = (
 
 async def compact_all(db_url: str) -> tuple[float, int]:
     """Fold every window with the hub's own compactor, the open one too (the hubs are stopped)."""
-    from hub.settings import Settings
-    from hub.storage.compactor import Compactor
-    from hub.storage.database import close_database, open_database
+    from hostpulse.hub.settings import Settings
+    from hostpulse.hub.storage.compactor import Compactor
+    from hostpulse.hub.storage.database import close_database, open_database
 
     await open_database(db_url)
     try:

@@ -28,13 +28,13 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 from storage_day import simulated_day
 from tortoise.exceptions import OperationalError
 
-from agent.batch import new_batch_id
-from hub.settings import Settings
-from hub.storage.compactor import Compactor
-from hub.storage.database import close_database, connection, open_database
-from hub.storage.registry import SeriesRegistry
-from hub.storage.writer import PendingBatch, SeriesBlock, Writer
-from hub.tokens import ensure_host
+from hostpulse.agent.deliver.batch import new_batch_id
+from hostpulse.hub.auth.tokens import ensure_host
+from hostpulse.hub.settings import Settings
+from hostpulse.hub.storage.compactor import Compactor
+from hostpulse.hub.storage.database import close_database, connection, open_database
+from hostpulse.hub.storage.registry import SeriesRegistry
+from hostpulse.hub.storage.writer import PendingBatch, SeriesBlock, Writer
 
 PG_ADMIN = "postgres://root@127.0.0.1:5432/test"
 T0 = 1_764_028_800_000  # a UTC midnight: the day is 12 whole 2-hour windows

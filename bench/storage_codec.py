@@ -23,7 +23,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 
 from storage_day import simulated_day
 
-from hub.storage import codec
+from hostpulse.hub.storage import codec
 
 T0 = 1_764_000_000_000
 

@@ -22,11 +22,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hub.storage import writer as writer_module
-from hub.storage.database import close_database, open_database
-from hub.storage.registry import SeriesRegistry
-from hub.storage.writer import PendingBatch, SeriesBlock, Writer
-from hub.tokens import ensure_host
+from hostpulse.hub.auth.tokens import ensure_host
+from hostpulse.hub.storage import writer as writer_module
+from hostpulse.hub.storage.database import close_database, open_database
+from hostpulse.hub.storage.registry import SeriesRegistry
+from hostpulse.hub.storage.writer import PendingBatch, SeriesBlock, Writer
 
 ADMIN = "postgres://root@127.0.0.1:5432/test"
 T0 = 1_764_028_800_000

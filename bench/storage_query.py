@@ -32,12 +32,12 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 
 from storage_day import simulated_day
 
-from hub.settings import Settings
-from hub.storage.compactor import Compactor
-from hub.storage.database import close_database, open_database
-from hub.storage.registry import SeriesRegistry
-from hub.storage.writer import PendingBatch, SeriesBlock, Writer
-from hub.tokens import ensure_host
+from hostpulse.hub.auth.tokens import ensure_host
+from hostpulse.hub.settings import Settings
+from hostpulse.hub.storage.compactor import Compactor
+from hostpulse.hub.storage.database import close_database, open_database
+from hostpulse.hub.storage.registry import SeriesRegistry
+from hostpulse.hub.storage.writer import PendingBatch, SeriesBlock, Writer
 from tests.support.hub_process import start_hub
 
 DAY_MS = 86_400_000

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from hub.errors import SettingsError
+from hostpulse.hub.errors import SettingsError
 
 DEFAULT_STATIC_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 
@@ -39,7 +39,7 @@ class Settings:
     clock_warn_s: float = 30.0
     #: Per-WebSocket queue of encoded frames, in bytes; a client this far behind loses the oldest.
     ws_queue_bytes: int = 4 << 20
-    #: Storage tiers (hub.storage): raw points of a closed window become one compressed chunk
+    #: Storage tiers (hostpulse.hub.storage): raw points of a closed window become one compressed chunk
     #: per series; a multiple of an hour, so hourly rollups never straddle two windows.
     chunk_window_s: int = 7200
     #: A window is compacted this long after it ends, leaving time for late batches.

@@ -7,15 +7,15 @@ from dataclasses import dataclass, field
 
 from quart import current_app
 
-from hub.anomaly import AnomalyEngine
-from hub.bus import LocalBus
-from hub.clock import ClockOffsets
-from hub.detector_state import DetectorStateStore
-from hub.security import TokenBucket
-from hub.settings import Settings
-from hub.storage.registry import SeriesRegistry
-from hub.storage.writer import Writer
-from hub.tokens import TokenCache
+from hostpulse.hub.anomaly import AnomalyEngine
+from hostpulse.hub.anomaly.state_store import DetectorStateStore
+from hostpulse.hub.api.clocks import ClockOffsets
+from hostpulse.hub.auth.tokens import TokenCache
+from hostpulse.hub.live.bus import LocalBus
+from hostpulse.hub.settings import Settings
+from hostpulse.hub.storage.registry import SeriesRegistry
+from hostpulse.hub.storage.writer import Writer
+from hostpulse.hub.web.security import TokenBucket
 
 
 @dataclass(slots=True)

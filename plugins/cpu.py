@@ -12,8 +12,8 @@ from typing import Any, ClassVar, NamedTuple
 
 import psutil
 
-from agent import Option, Sample, Source, hookimpl
-from agent.errors import ConfigError
+from hostpulse import Option, Sample, Source, hookimpl
+from hostpulse.agent.errors import ConfigError
 
 #: Every mode psutil reports on some platform; which ones exist depends on the OS.
 KNOWN_MODES = (

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
-from agent import Option, Sample, Source, hookimpl
-from agent.errors import ConfigError
+from hostpulse import Option, Sample, Source, hookimpl
+from hostpulse.agent.errors import ConfigError
 
 _SEED_HELP = "seed for a repeatable stream (0: a different stream each run)"
 

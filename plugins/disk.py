@@ -7,8 +7,8 @@ from typing import Any, ClassVar
 
 import psutil
 
-from agent import Option, Sample, Source, hookimpl
-from plugins.names import check_strings
+from hostpulse import Option, Sample, Source, hookimpl
+from hostpulse.plugins.names import check_strings
 
 #: Filesystems that hold no disk space of their own. psutil already drops most "nodev" types on
 #: Linux; this list also covers other platforms and containers (overlay, squashfs snaps).

@@ -9,9 +9,9 @@ from typing import Any, ClassVar
 
 import psutil
 
-from agent import Option, Sample, Source, hookimpl
-from plugins.names import NameFilter, check_strings
-from plugins.rates import Rates
+from hostpulse import Option, Sample, Source, hookimpl
+from hostpulse.plugins.names import NameFilter, check_strings
+from hostpulse.plugins.rates import Rates
 
 #: Linux lists whole disks here (partitions live below them); absent on other systems.
 SYS_BLOCK = "/sys/block"

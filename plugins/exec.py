@@ -22,11 +22,11 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar
 
-from agent import Option, Sample, Source, hookimpl
-from agent.errors import ConfigError, PluginError
-from plugins import exposition
-from plugins.names import METRIC_RE, check_choice, check_prefix, check_strings
-from plugins.rates import Rates
+from hostpulse import Option, Sample, Source, hookimpl
+from hostpulse.agent.errors import ConfigError, PluginError
+from hostpulse.plugins import exposition
+from hostpulse.plugins.names import METRIC_RE, check_choice, check_prefix, check_strings
+from hostpulse.plugins.rates import Rates
 
 log = logging.getLogger("hostpulse.plugins.exec")
 

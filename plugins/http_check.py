@@ -12,9 +12,9 @@ from typing import Any, ClassVar
 
 import httpx
 
-from agent import Option, Sample, Source, hookimpl
-from agent.errors import ConfigError
-from plugins.names import check_urls
+from hostpulse import Option, Sample, Source, hookimpl
+from hostpulse.agent.errors import ConfigError
+from hostpulse.plugins.names import check_urls
 
 log = logging.getLogger("hostpulse.plugins.http_check")
 

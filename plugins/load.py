@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import psutil
 
-from agent import Sample, Source, hookimpl
+from hostpulse import Sample, Source, hookimpl
 
 
 class Load(Source):

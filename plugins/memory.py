@@ -8,8 +8,8 @@ from typing import Any
 
 import psutil
 
-from agent import Sample, Source, hookimpl
-from plugins.rates import Rates
+from hostpulse import Sample, Source, hookimpl
+from hostpulse.plugins.rates import Rates
 
 
 class Memory(Source):

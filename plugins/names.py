@@ -8,7 +8,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import urlsplit
 
-from agent.errors import ConfigError
+from hostpulse.agent.errors import ConfigError
 
 #: The hub's rule for metric names (docs/protocol.md).
 METRIC_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")

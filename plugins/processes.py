@@ -20,9 +20,9 @@ from typing import Any, ClassVar
 
 import psutil
 
-from agent import Option, Sample, Source, hookimpl
-from agent.errors import ConfigError
-from plugins.rates import Rates
+from hostpulse import Option, Sample, Source, hookimpl
+from hostpulse.agent.errors import ConfigError
+from hostpulse.plugins.rates import Rates
 
 ATTRS = ["pid", "name", "status", "create_time", "cpu_times", "memory_info"]
 #: Always reported, zero or not, so the chart of each state is a continuous line.

@@ -17,11 +17,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from agent import Option, Sample, Source, hookimpl
-from agent.errors import ConfigError
-from plugins import exposition
-from plugins.names import check_prefix, check_urls
-from plugins.rates import Rates
+from hostpulse import Option, Sample, Source, hookimpl
+from hostpulse.agent.errors import ConfigError
+from hostpulse.plugins import exposition
+from hostpulse.plugins.names import check_prefix, check_urls
+from hostpulse.plugins.rates import Rates
 
 log = logging.getLogger("hostpulse.plugins.prometheus")
 

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import psutil
 
-from agent import Option, Sample, Source, hookimpl
+from hostpulse import Option, Sample, Source, hookimpl
 
 
 class Sensors(Source):

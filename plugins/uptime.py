@@ -8,7 +8,7 @@ from typing import Any
 
 import psutil
 
-from agent import Sample, Source, hookimpl
+from hostpulse import Sample, Source, hookimpl
 
 
 class Uptime(Source):

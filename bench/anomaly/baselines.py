@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hub.anomaly import Detector, hookimpl, squash
-from hub.anomaly.detector import FloatArray
+from hostpulse.hub.anomaly import Detector, hookimpl, squash
+from hostpulse.hub.anomaly.detector import FloatArray
 
 
 class FixedThreshold(Detector):

@@ -23,8 +23,8 @@ import baselines
 from corpus import KINDS, Labelled, corpus
 from evaluate import outcome, summarise
 
-from hub.anomaly import AnomalyEngine
-from hub.anomaly.plugins import plugin_manager
+from hostpulse.hub.anomaly import AnomalyEngine
+from hostpulse.hub.anomaly.plugins import plugin_manager
 
 DETECTORS = ("robust", "zscore", "fixed")
 # Real metric names, so the hub's built-in config rules apply as they would in production.

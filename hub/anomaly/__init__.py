@@ -6,10 +6,10 @@ The public API is what this module exports: :class:`AnomalyEngine` (what ingest 
 
 from __future__ import annotations
 
-from hub.anomaly.bank import DetectorBank, SnapshotError
-from hub.anomaly.detector import FLAG_SCORE, Detector, squash
-from hub.anomaly.engine import AnomalyEngine, BatchResult
-from hub.anomaly.hookspecs import hookimpl
+from hostpulse.hub.anomaly.bank import DetectorBank, SnapshotError
+from hostpulse.hub.anomaly.detector import FLAG_SCORE, Detector, squash
+from hostpulse.hub.anomaly.engine import AnomalyEngine, BatchResult
+from hostpulse.hub.anomaly.hookspecs import hookimpl
 
 __all__ = [
     "FLAG_SCORE",

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from hub.anomaly.detector import FLAG_SCORE, Detector, FloatArray
+from hostpulse.hub.anomaly.detector import FLAG_SCORE, Detector, FloatArray
 
 MAGIC = b"HPA1"
 _HEAD = struct.Struct("<4sH")

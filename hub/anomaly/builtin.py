@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from hub.anomaly.detector import Detector, FloatArray
-from hub.anomaly.hookspecs import hookimpl
-from hub.anomaly.robust import RobustDetector
+from hostpulse.hub.anomaly.detector import Detector, FloatArray
+from hostpulse.hub.anomaly.hookspecs import hookimpl
+from hostpulse.hub.anomaly.robust import RobustDetector
 
 
 class NoDetector(Detector):

@@ -16,7 +16,7 @@
     sensitivity = 0.8       # any of detector / sensitivity / warmup / options; the rest inherited
     options = { threshold = 8.0 }
 
-Every mistake raises :class:`hub.errors.SettingsError` naming the key, the value and what was
+Every mistake raises :class:`hostpulse.hub.errors.SettingsError` naming the key, the value and what was
 expected, when the hub starts.
 """
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
 
-from hub.errors import SettingsError
+from hostpulse.hub.errors import SettingsError
 
 _TOP_KEYS = {"enabled", "detector", "sensitivity", "warmup", "options", "rules", "builtin_rules"}
 # Appended after the user's rules (so any user rule wins) unless builtin_rules = false: rates of

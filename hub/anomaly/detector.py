@@ -1,6 +1,6 @@
 """What a detector is: a small class that scores one step of many series at once, with numpy.
 
-A detector never sees Python objects per sample. The :class:`~hub.anomaly.bank.DetectorBank`
+A detector never sees Python objects per sample. The :class:`~hostpulse.hub.anomaly.bank.DetectorBank`
 keeps each series' state as one row of a float64 matrix and calls :meth:`Detector.step` once
 per point index of a batch, with the rows of every series that has a point at that index. So a
 batch of 2,000 series x 5 points costs five vectorised calls, not 10,000 Python ones.
@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hub.errors import SettingsError
+from hostpulse.hub.errors import SettingsError
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 

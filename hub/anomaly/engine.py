@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import pluggy
 
-from hub.anomaly.bank import DetectorBank, SnapshotError
-from hub.anomaly.config import AnomalyConfig, Choice, parse
-from hub.anomaly.detector import Detector
-from hub.anomaly.plugins import detector_classes, plugin_manager
-from hub.errors import SettingsError
+from hostpulse.hub.anomaly.bank import DetectorBank, SnapshotError
+from hostpulse.hub.anomaly.config import AnomalyConfig, Choice, parse
+from hostpulse.hub.anomaly.detector import Detector
+from hostpulse.hub.anomaly.plugins import detector_classes, plugin_manager
+from hostpulse.hub.errors import SettingsError
 
 log = logging.getLogger("hostpulse.anomaly")
 

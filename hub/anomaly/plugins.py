@@ -7,9 +7,9 @@ from typing import Any
 
 import pluggy
 
-from hub.anomaly import builtin, hookspecs
-from hub.anomaly.detector import Detector
-from hub.errors import SettingsError
+from hostpulse.hub.anomaly import builtin, hookspecs
+from hostpulse.hub.anomaly.detector import Detector
+from hostpulse.hub.errors import SettingsError
 
 ENTRY_POINT_GROUP = "hostpulse.hub_plugins"
 log = logging.getLogger("hostpulse.anomaly")

@@ -33,8 +33,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hub.anomaly.detector import Detector, FloatArray, squash
-from hub.errors import SettingsError
+from hostpulse.hub.anomaly.detector import Detector, FloatArray, squash
+from hostpulse.hub.errors import SettingsError
 
 LN2 = float(np.log(2.0))
 # Columns of the state matrix; the seasonal buckets follow _S0.

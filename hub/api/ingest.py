@@ -9,16 +9,22 @@ from pydantic import ValidationError
 from quart import Blueprint, g, request
 from quart_schema import RequestSchemaValidationError, document_request, validate_response
 
-from hub.api.schemas import errors
-from hub.clock import Reading, describe
-from hub.errors import BadRequest, Forbidden, PayloadTooLarge, Unauthorized, UnsupportedMediaType
-from hub.scoring import anomaly_frames, points_frame
-from hub.state import HubState, hub_state
-from hub.storage.models import Host
-from hub.storage.registry import SeriesLimitReached
-from hub.storage.writer import PendingBatch, SeriesBlock
-from hub.tokens import host_for_token, now_ms
-from hub.wire import IngestBatch, IngestResult
+from hostpulse.hub.anomaly.scoring import anomaly_frames, points_frame
+from hostpulse.hub.api.clocks import Reading, describe
+from hostpulse.hub.api.schemas import errors
+from hostpulse.hub.api.wire import IngestBatch, IngestResult
+from hostpulse.hub.auth.tokens import host_for_token, now_ms
+from hostpulse.hub.errors import (
+    BadRequest,
+    Forbidden,
+    PayloadTooLarge,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from hostpulse.hub.state import HubState, hub_state
+from hostpulse.hub.storage.models import Host
+from hostpulse.hub.storage.registry import SeriesLimitReached
+from hostpulse.hub.storage.writer import PendingBatch, SeriesBlock
 
 blueprint = Blueprint("ingest", __name__, url_prefix="/api/v1")
 

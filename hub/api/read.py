@@ -10,14 +10,14 @@ from pydantic import BaseModel, BeforeValidator, Field
 from quart import Blueprint
 from quart_schema import validate_querystring
 
-from hub.api.schemas import AnomalyList, HostList, Points, SeriesList, answers
-from hub.errors import BadRequest, HubError
-from hub.state import hub_state
-from hub.storage.history import read_history
-from hub.storage.models import Anomaly, Host, Series
-from hub.tokens import now_ms
-from hub.viewers import require_viewer
-from hub.wire import MAX_TS
+from hostpulse.hub.api.schemas import AnomalyList, HostList, Points, SeriesList, answers
+from hostpulse.hub.api.wire import MAX_TS
+from hostpulse.hub.auth.tokens import now_ms
+from hostpulse.hub.auth.viewers import require_viewer
+from hostpulse.hub.errors import BadRequest, HubError
+from hostpulse.hub.state import hub_state
+from hostpulse.hub.storage.history import read_history
+from hostpulse.hub.storage.models import Anomaly, Host, Series
 
 blueprint = Blueprint("read", __name__, url_prefix="/api/v1")
 blueprint.before_request(require_viewer)
@@ -99,7 +99,7 @@ class PointsQuery(BaseModel):
 async def series_points(series_id: int, query_args: PointsQuery) -> dict[str, object]:
     """A series' points between ``from`` and ``to``, at most ``max_points`` of them:
     ``[ts, value]``, or ``[ts, mean, min, max]`` buckets when the range holds more. ``tier``
-    names the storage tier read: ``raw``, ``1m`` or ``1h`` (see hub.storage.history)."""
+    names the storage tier read: ``raw``, ``1m`` or ``1h`` (see hostpulse.hub.storage.history)."""
     end = now_ms() if query_args.end is None else query_args.end
     start = end - 3_600_000 if query_args.start is None else query_args.start
     if start > end:

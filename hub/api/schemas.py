@@ -14,7 +14,7 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from quart_schema import document_response
 
-from hub.wire import ErrorResponse
+from hostpulse.hub.api.wire import ErrorResponse
 
 T = TypeVar("T", bound=Callable[..., object])
 

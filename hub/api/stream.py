@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 import orjson
 from quart import Blueprint, websocket
 
-from hub.bus import Subscription
-from hub.state import hub_state
-from hub.viewers import is_viewer
+from hostpulse.hub.auth.viewers import is_viewer
+from hostpulse.hub.live.bus import Subscription
+from hostpulse.hub.state import hub_state
 
 blueprint = Blueprint("stream", __name__, url_prefix="/api/v1")
 

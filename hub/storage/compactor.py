@@ -25,13 +25,13 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
-from hub.errors import SettingsError
-from hub.settings import Settings
-from hub.storage.database import connection
-from hub.storage.folding import Folded, fold_series
-from hub.storage.retention import KeySweep, apply_retention
-from hub.storage.sql import placeholders
-from hub.tasks import cancel
+from hostpulse.hub.errors import SettingsError
+from hostpulse.hub.settings import Settings
+from hostpulse.hub.storage.database import connection
+from hostpulse.hub.storage.folding import Folded, fold_series
+from hostpulse.hub.storage.retention import KeySweep, apply_retention
+from hostpulse.hub.storage.sql import placeholders
+from hostpulse.hub.tasks import cancel
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
-from hub.storage.migrations import migrate
+from hostpulse.hub.storage.migrations import migrate
 
-MODELS = ["hub.storage.models"]
+MODELS = ["hostpulse.hub.storage.models"]
 
 
 def tortoise_config(db_url: str) -> dict:
@@ -21,7 +21,7 @@ def tortoise_config(db_url: str) -> dict:
 
 
 async def open_database(db_url: str, *, create_schema: bool = True) -> None:
-    """Connect, and with ``create_schema`` create or upgrade the schema (hub.storage.migrations)."""
+    """Connect, and with ``create_schema`` create or upgrade the schema (hostpulse.hub.storage.migrations)."""
     await Tortoise.init(config=tortoise_config(db_url), _enable_global_fallback=True)
     if create_schema:
         await migrate(connection())

@@ -2,7 +2,7 @@
 1-minute rollup and 1-hour rollups per window, merged with what earlier runs wrote there.
 
 Reading and computing happen here, outside any transaction (only the compactor writes chunks and
-rollups, and raw blocks never change once written); :mod:`hub.storage.compactor` then commits the
+rollups, and raw blocks never change once written); :mod:`hostpulse.hub.storage.compactor` then commits the
 rows of several series at once.
 """
 
@@ -12,10 +12,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from hub.storage import codec
-from hub.storage.database import connection
-from hub.storage.rollups import HOUR_MS, MINUTE_MS, Buckets, decode_buckets, encode_buckets
-from hub.storage.sql import placeholders
+from hostpulse.hub.storage import codec
+from hostpulse.hub.storage.database import connection
+from hostpulse.hub.storage.rollups import (
+    HOUR_MS,
+    MINUTE_MS,
+    Buckets,
+    decode_buckets,
+    encode_buckets,
+)
+from hostpulse.hub.storage.sql import placeholders
 
 
 @dataclass(slots=True)

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from hub.settings import Settings
-from hub.storage import codec
-from hub.storage.database import connection
-from hub.storage.rollups import HOUR_MS, MINUTE_MS, Buckets, decode_buckets
-from hub.storage.sql import placeholders
+from hostpulse.hub.settings import Settings
+from hostpulse.hub.storage import codec
+from hostpulse.hub.storage.database import connection
+from hostpulse.hub.storage.rollups import HOUR_MS, MINUTE_MS, Buckets, decode_buckets
+from hostpulse.hub.storage.sql import placeholders
 
 DAY_MS = 86_400_000
 

@@ -14,7 +14,7 @@ class Host(Model):
     agent_version = fields.CharField(max_length=64, default="")
     first_seen = fields.BigIntField(default=0)  # epoch ms
     last_seen = fields.BigIntField(default=0)
-    #: The agent's clock minus the hub's, from its requests' Date header (hub.clock); None until
+    #: The agent's clock minus the hub's, from its requests' Date header (hostpulse.hub.api.clocks); None until
     #: an agent that sends one has been heard. checked_at is the hub's clock at that request.
     clock_offset_ms = fields.BigIntField(null=True)
     clock_checked_at = fields.BigIntField(null=True)
@@ -79,7 +79,7 @@ class IngestedBatch(Model):
 
     The table's primary key is (host_id, batch_id), a WITHOUT ROWID table on SQLite (migration
     3): no surrogate id, no second index. Tortoise has no composite keys, so the model names
-    batch_id its pk; only hub.storage.writer writes this table, in SQL."""
+    batch_id its pk; only hostpulse.hub.storage.writer writes this table, in SQL."""
 
     host: fields.ForeignKeyRelation[Host] = fields.ForeignKeyField(
         "models.Host", related_name="batches", on_delete=fields.CASCADE
@@ -94,7 +94,7 @@ class IngestedBatch(Model):
 
 
 class Chunk(Model):
-    """One series' points of one closed window, compressed by :mod:`hub.storage.codec`."""
+    """One series' points of one closed window, compressed by :mod:`hostpulse.hub.storage.codec`."""
 
     id = fields.BigIntField(primary_key=True)
     series: fields.ForeignKeyRelation[Series] = fields.ForeignKeyField(
@@ -115,7 +115,7 @@ class Chunk(Model):
 
 class Rollup1m(Model):
     """A window's 1-minute buckets (min, max, sum, count, anomaly count), packed in one row:
-    a row per minute would cost more than the samples it summarises (see hub.storage.rollups)."""
+    a row per minute would cost more than the samples it summarises (see hostpulse.hub.storage.rollups)."""
 
     id = fields.BigIntField(primary_key=True)
     series: fields.ForeignKeyRelation[Series] = fields.ForeignKeyField(
@@ -174,7 +174,7 @@ class Anomaly(Model):
 
 class DetectorState(Model):
     """A series' anomaly-detector state, saved now and then, so that a restarted hub, or the hub
-    a host moves to, resumes instead of learning from scratch (hub.detector_state)."""
+    a host moves to, resumes instead of learning from scratch (hostpulse.hub.anomaly.state_store)."""
 
     series: fields.OneToOneRelation[Series] = fields.OneToOneField(
         "models.Series", related_name="detector_state", on_delete=fields.CASCADE, primary_key=True
@@ -201,7 +201,7 @@ class ViewerToken(Model):
 
 
 class SchemaVersion(Model):
-    """The migrations applied to this database (hub.storage.migrations), one row per step."""
+    """The migrations applied to this database (hostpulse.hub.storage.migrations), one row per step."""
 
     version = fields.IntField(primary_key=True, generated=False)
     name = fields.CharField(max_length=200)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import orjson
 from tortoise.exceptions import IntegrityError
 
-from hub.storage.models import Series
+from hostpulse.hub.storage.models import Series
 
 
 @dataclass(frozen=True, slots=True)

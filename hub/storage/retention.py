@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from tortoise.transactions import in_transaction
 
-from hub.settings import Settings
-from hub.storage.sql import placeholders
+from hostpulse.hub.settings import Settings
+from hostpulse.hub.storage.sql import placeholders
 
 DAY_MS = 86_400_000
 KEY_SLICE = 10_000

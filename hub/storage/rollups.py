@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hub.storage import codec
+from hostpulse.hub.storage import codec
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000

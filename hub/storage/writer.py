@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 from tortoise.transactions import in_transaction
 
-from hub.errors import Overloaded
-from hub.storage.sql import placeholders
-from hub.tasks import cancel
+from hostpulse.hub.errors import Overloaded
+from hostpulse.hub.storage.sql import placeholders
+from hostpulse.hub.tasks import cancel
 
 log = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ def write_plugin(directory: Path, name: str, code: str) -> Path:
 
 COUNTER_PLUGIN = """
     import itertools
-    from agent import Option, Sample, Source, hookimpl
+    from hostpulse import Option, Sample, Source, hookimpl
 
     class Counter(Source):
         '''Counts collections: 1, 2, 3 ... so a test can see every tick arrive once.'''
@@ -75,7 +75,7 @@ def plugin_dir(tmp_path: Path) -> Path:
 
 def hostpulse(*args: str) -> list[str]:
     """The argv that runs the real ``hostpulse`` command of this checkout."""
-    return [sys.executable, "-c", "from hub.cli import main; main()", *args]
+    return [sys.executable, "-c", "from hostpulse.hub.commands.main import main; main()", *args]
 
 
 def run(*args: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import re
 
-from agent import __version__
-from agent.batch import Batcher, decode, new_batch_id
-from agent.point import Point
+from hostpulse import __version__
+from hostpulse.agent.collect.point import Point
+from hostpulse.agent.deliver.batch import Batcher, decode, new_batch_id
 
 BATCH_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
@@ -45,7 +45,7 @@ def test_a_batch_is_sealed_when_full_and_nothing_is_lost():
 
 def test_a_batch_is_due_when_old_enough(monkeypatch):
     clock = [100.0]
-    monkeypatch.setattr("agent.batch.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("hostpulse.agent.deliver.batch.time.monotonic", lambda: clock[0])
     batcher = Batcher("h", max_samples=100, max_age=2.0)
     assert not batcher.due()
     batcher.add([p("m", 0, 1.0)])

@@ -17,7 +17,7 @@ from tests.agent.sink import Sink
 
 MARKED = """
     import itertools, os
-    from agent import Sample, Source, hookimpl
+    from hostpulse import Sample, Source, hookimpl
 
     class Marked(Source):
         '''Counts 1, 2, 3 ... and writes the last count to a file, so a test knows what was collected.'''
@@ -55,7 +55,7 @@ def test_once_prints_one_round_as_json_lines(plugin_dir):
 
 def test_once_with_a_config_and_one_source_even_disabled(plugin_dir, tmp_path):
     write_plugin(plugin_dir, "other", """
-        from agent import Sample, Source, hookimpl
+        from hostpulse import Sample, Source, hookimpl
         class Other(Source):
             name = "other"
             def collect(self):
@@ -74,7 +74,7 @@ def test_once_with_a_config_and_one_source_even_disabled(plugin_dir, tmp_path):
 
 def test_once_fails_loudly_for_a_bad_source_and_names_it(plugin_dir):
     write_plugin(plugin_dir, "oops", """
-        from agent import Sample, Source, hookimpl
+        from hostpulse import Sample, Source, hookimpl
         class Oops(Source):
             name = "oops"
             def collect(self):
@@ -116,7 +116,7 @@ def test_plugins_lists_origins_sources_and_options(plugin_dir):
     assert done.returncode == 0, done.stderr
     assert f"counter  (directory: {plugin_dir / 'counter.py'})" in done.stdout
     assert "step (int, default 1)  added each tick" in done.stdout
-    assert "memory  (entry point: memory = plugins.memory (hostpulse " in done.stdout
+    assert "memory  (entry point: memory = hostpulse.plugins.memory (hostpulse " in done.stdout
     listed = json.loads(run("plugins", "--json", "--plugin-dir", str(plugin_dir)).stdout)
     counter = next(p for p in listed if p["name"] == "counter")
     assert counter["sources"][0]["options"] == [

@@ -8,8 +8,8 @@ import re
 import signal
 from pathlib import Path
 
-from agent.clock import ClockCheck, http_date
-from agent.stats import Stats
+from hostpulse.agent.deliver.clock import ClockCheck, http_date
+from hostpulse.agent.stats import Stats
 from tests.agent.sink import Sink
 from tests.agent.test_runner import Agent
 from tests.reliability import test_clock_skew as reliability
@@ -28,7 +28,7 @@ def _fix(*_):
     global _offset
     _offset = 0.0
 signal.signal(signal.SIGUSR1, _fix)
-from hub.cli import main
+from hostpulse.hub.commands.main import main
 main()
 """
 

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import load_config
-from agent.errors import ConfigError
-from agent.lineup import plan
-from agent.plugins import discover
-from agent.secret import Secret
+from hostpulse.agent.collect.plan import plan
+from hostpulse.agent.config import load_config
+from hostpulse.agent.errors import ConfigError
+from hostpulse.agent.loading.discover import discover
+from hostpulse.agent.secret import Secret
 from tests.agent.conftest import write_plugin
 
 
@@ -70,7 +70,7 @@ def test_a_flag_error_names_the_flag():
 
 
 DICE = """
-    from agent import Option, Sample, Source, hookimpl
+    from hostpulse import Option, Sample, Source, hookimpl
 
     class Dice(Source):
         name = "dice"

@@ -3,14 +3,14 @@ from __future__ import annotations
 import asyncio
 import json
 
-from agent.batch import Batch, Batcher
-from agent.deadletter import DeadLetter
-from agent.delivery import Delivery
-from agent.point import Point
-from agent.secret import Secret
-from agent.sender import Backoff, Sender
-from agent.spool import MemorySpool
-from agent.stats import Stats
+from hostpulse.agent.collect.point import Point
+from hostpulse.agent.deliver.batch import Batch, Batcher
+from hostpulse.agent.deliver.deadletter import DeadLetter
+from hostpulse.agent.deliver.delivery import Delivery
+from hostpulse.agent.deliver.sender import Backoff, Sender
+from hostpulse.agent.deliver.spool import MemorySpool
+from hostpulse.agent.secret import Secret
+from hostpulse.agent.stats import Stats
 from tests.agent.sink import Sink
 
 
@@ -136,16 +136,16 @@ async def test_retry_after_is_honoured_when_longer_than_the_backoff(sink: Sink, 
         waited.append(seconds)
         await real_sleep(0.001)
 
-    monkeypatch.setattr("agent.delivery.asyncio.sleep", no_wait)
+    monkeypatch.setattr("hostpulse.agent.deliver.delivery.asyncio.sleep", no_wait)
     delivery.put(batches(1)[0])
     await deliver_until(delivery, lambda: stats.batches_sent == 1)
     assert [w for w in waited if w > 0.01][:2] == [7.0, 3.0]
 
 
 def test_without_a_usable_state_dir_the_spool_lives_in_memory(tmp_path, caplog):
-    from agent.config import AgentConfig
-    from agent.diskspool import DiskSpool
-    from agent.runner import open_spool
+    from hostpulse.agent.agent import open_spool
+    from hostpulse.agent.config import AgentConfig
+    from hostpulse.agent.deliver.diskspool import DiskSpool
 
     (tmp_path / "file").write_text("not a directory")
     assert isinstance(open_spool(AgentConfig(state_dir=tmp_path / "file"), Stats()), MemorySpool)

@@ -6,9 +6,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agent.batch import Batch
-from agent.diskspool import DiskSpool
-from agent.stats import Stats
+from hostpulse.agent.deliver.batch import Batch
+from hostpulse.agent.deliver.diskspool import DiskSpool
+from hostpulse.agent.stats import Stats
 
 
 def b(i: int, size: int = 100) -> Batch:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from agent import hookspecs
+from hostpulse.agent import hookspecs
 from tests.agent.conftest import ROOT, run
 
 PLUGINS_MD = ROOT / "docs" / "plugins.md"
@@ -91,7 +91,7 @@ AGENT_MD = ROOT / "docs" / "agent.md"
 def test_every_setting_is_documented_with_its_default():
     from dataclasses import MISSING, fields
 
-    from agent.config import CHECKS, AgentConfig
+    from hostpulse.agent.config import CHECKS, AgentConfig
 
     text = AGENT_MD.read_text()
     for key in CHECKS:
@@ -103,8 +103,8 @@ def test_every_setting_is_documented_with_its_default():
 
 
 def test_every_self_metric_is_documented():
-    from agent.selfmetrics import AgentSource
-    from agent.stats import Stats
+    from hostpulse.agent.collect.selfmetrics import AgentSource
+    from hostpulse.agent.stats import Stats
 
     stats = Stats()
     stats.collect_seconds["x"] = 1.0
@@ -123,7 +123,7 @@ UNIT = ROOT / "deploy" / "hostpulse-agent.service"
 
 
 def test_the_systemd_unit_sets_only_known_settings_and_runs_the_agent(tmp_path, plugin_dir):
-    from agent.config import CHECKS
+    from hostpulse.agent.config import CHECKS
 
     text = UNIT.read_text()
     for key in re.findall(r"^Environment=HOSTPULSE_(\w+)=", text, re.MULTILINE):

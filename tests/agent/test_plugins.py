@@ -3,7 +3,7 @@ from __future__ import annotations
 import pluggy
 import pytest
 
-from agent.plugins import discover, get_plugin_manager
+from hostpulse.agent.loading.discover import discover, get_plugin_manager
 from tests.agent.conftest import COUNTER_PLUGIN, write_plugin
 
 
@@ -23,19 +23,19 @@ def test_hostpulse_plugins_narrows_entry_points(monkeypatch):
     monkeypatch.setenv("HOSTPULSE_PLUGINS", "memory")
     found = discover()
     assert [n for n, i in found.plugins.items() if i.kind == "entry point"] == ["memory"]
-    assert found.plugins["memory"].origin.startswith("memory = plugins.memory (hostpulse ")
+    assert found.plugins["memory"].origin.startswith("memory = hostpulse.plugins.memory (hostpulse ")
 
 
 def test_a_broken_plugin_is_reported_and_the_others_still_load(tmp_path, plugin_dir):
     write_plugin(plugin_dir, "broken", "import no_such_module_anywhere\n")
     write_plugin(plugin_dir, "raising", """
-        from agent import hookimpl
+        from hostpulse import hookimpl
         @hookimpl
         def register_sources():
             raise ValueError("nope")
     """)
     write_plugin(plugin_dir, "notasource", """
-        from agent import hookimpl
+        from hostpulse import hookimpl
         @hookimpl
         def register_sources():
             return [int]
@@ -57,7 +57,7 @@ def test_two_sources_with_one_name_keep_the_first(tmp_path, plugin_dir):
 
 def test_a_misspelt_hook_is_rejected_at_start(tmp_path):
     write_plugin(tmp_path / "p", "typo", """
-        from agent import hookimpl
+        from hostpulse import hookimpl
         @hookimpl
         def register_source():
             return []

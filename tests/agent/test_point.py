@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from agent import Sample
-from agent.point import Invalid, Point, to_point
+from hostpulse import Sample
+from hostpulse.agent.collect.point import Invalid, Point, to_point
 
 
 def test_a_good_sample_becomes_a_point_with_the_tick_as_ts():

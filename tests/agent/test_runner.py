@@ -16,7 +16,7 @@ OUTAGE = float(os.environ.get("HOSTPULSE_TEST_OUTAGE", "3"))
 
 SEQUENCE = """
     import os
-    from agent import Sample, Source, hookimpl
+    from hostpulse import Sample, Source, hookimpl
 
     class Sequence(Source):
         '''1, 2, 3 ... continued across agent restarts through a file.'''
@@ -110,7 +110,7 @@ def test_every_sample_reaches_the_hub_exactly_once_through_an_outage_and_a_resta
 
 BAD_SOURCES = """
     import time
-    from agent import Sample, Source, hookimpl
+    from hostpulse import Sample, Source, hookimpl
 
     class Flood(Source):
         name = "flood"

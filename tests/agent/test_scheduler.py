@@ -5,11 +5,11 @@ import threading
 
 import pytest
 
-from agent import Sample, Source
-from agent.point import Point
-from agent.scheduler import Collector, Scheduler, next_tick
-from agent.stats import Stats
-from agent.worker import Pool
+from hostpulse import Sample, Source
+from hostpulse.agent.collect.point import Point
+from hostpulse.agent.collect.scheduler import Collector, Scheduler, next_tick
+from hostpulse.agent.collect.threads import Pool
+from hostpulse.agent.stats import Stats
 
 
 class Fast(Source):
@@ -245,7 +245,7 @@ async def test_a_hung_source_times_out_and_keeps_the_thread_it_hangs_in():
 
 def test_ticks_follow_the_wall_clock_even_when_it_is_set_back(monkeypatch):
     clock = [10_000]
-    monkeypatch.setattr("agent.scheduler.now_ms", lambda: clock[0])
+    monkeypatch.setattr("hostpulse.agent.collect.scheduler.now_ms", lambda: clock[0])
     assert Scheduler._next(0, 1_000) == 11_000
     clock[0] = 10_999  # woke a hair before the tick it just collected
     assert Scheduler._next(11_000, 1_000) == 12_000

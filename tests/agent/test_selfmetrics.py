@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from agent.selfmetrics import AgentSource
-from agent.stats import Stats
+from hostpulse.agent.collect.selfmetrics import AgentSource
+from hostpulse.agent.stats import Stats
 
 
 def test_the_agent_source_reports_every_counter_as_a_series():

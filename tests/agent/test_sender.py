@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from agent.batch import Batcher
-from agent.point import Point
-from agent.secret import Secret
-from agent.sender import Backoff, Outcome, Sender, parse_retry_after
+from hostpulse.agent.collect.point import Point
+from hostpulse.agent.deliver.batch import Batcher
+from hostpulse.agent.deliver.sender import Backoff, Outcome, Sender, parse_retry_after
+from hostpulse.agent.secret import Secret
 from tests.agent.sink import Sink
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 import re
 import tomllib
 
-from agent.config import load_config
-from agent.lineup import plan
-from agent.plugins import discover
+from hostpulse.agent.collect.plan import plan
+from hostpulse.agent.config import load_config
+from hostpulse.agent.loading.discover import discover
 from tests.agent.conftest import run
 
 

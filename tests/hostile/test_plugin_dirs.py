@@ -18,7 +18,7 @@ PLANTED = """
 from pathlib import Path
 Path({marker!r}).write_text("imported")
 
-from agent import Sample, Source, hookimpl
+from hostpulse import Sample, Source, hookimpl
 
 class Planted(Source):
     name = "planted"

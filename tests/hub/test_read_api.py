@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from hub.api.schemas import AnomalyList, HostList, Points, SeriesList
+from hostpulse.hub.api.schemas import AnomalyList, HostList, Points, SeriesList
 from tests.hub.test_anomalies_api import wave
 from tests.support.hub_process import LiveHub, now_ms
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.errors import SettingsError
-from hub.settings import Settings
+from hostpulse.hub.errors import SettingsError
+from hostpulse.hub.settings import Settings
 from tests.support.hub_process import run_cli
 
 

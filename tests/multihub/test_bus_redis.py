@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import orjson
 import pytest
 
-from hub.bus import Subscription
-from hub.bus_redis import RedisBus, split_prefix
+from hostpulse.hub.live.bus import Subscription
+from hostpulse.hub.live.redis_bus import RedisBus, split_prefix
 from tests.support.hub_process import free_port
 
 

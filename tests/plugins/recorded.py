@@ -8,7 +8,7 @@ from collections import namedtuple
 from pathlib import Path
 from typing import Any, cast
 
-from agent import Sample, Source
+from hostpulse import Sample, Source
 
 DATA = Path(__file__).parent / "data"
 

@@ -7,10 +7,10 @@ import pluggy
 import pytest
 from recorded import as_tuple, by_key, collect, key, load
 
-from agent import hookspecs
-from agent.errors import ConfigError
-from plugins import cpu
-from plugins.cpu import Cpu
+from hostpulse.agent import hookspecs
+from hostpulse.agent.errors import ConfigError
+from hostpulse.plugins import cpu
+from hostpulse.plugins.cpu import Cpu
 
 
 class Kernel:

@@ -6,8 +6,8 @@ from itertools import pairwise
 import pytest
 from recorded import FakeClock, collect
 
-from agent.errors import ConfigError
-from plugins.demo import DemoRandom, DemoSensor, DemoSpikes
+from hostpulse.agent.errors import ConfigError
+from hostpulse.plugins.demo import DemoRandom, DemoSensor, DemoSpikes
 
 
 async def stream(source: DemoRandom | DemoSensor | DemoSpikes, ticks: int) -> dict[str, list[float]]:

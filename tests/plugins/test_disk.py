@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from recorded import as_tuple, by_key, collect, key, load
 
-from plugins import disk
-from plugins.disk import Disk
+from hostpulse.plugins import disk
+from hostpulse.plugins.disk import Disk
 
 
 def install(monkeypatch: pytest.MonkeyPatch, partitions: list[dict[str, Any]],

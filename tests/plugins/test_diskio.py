@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 from recorded import FakeClock, as_tuple, by_key, collect, key, load
 
-from plugins import diskio
-from plugins.diskio import DiskIO
+from hostpulse.plugins import diskio
+from hostpulse.plugins.diskio import DiskIO
 
 
 @pytest.fixture

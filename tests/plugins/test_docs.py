@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.source import Source
-from plugins.names import METRIC_RE
+from hostpulse.agent.collect.source import Source
+from hostpulse.plugins.names import METRIC_RE
 
 DOC = (Path(__file__).parents[2] / "docs" / "sources.md").read_text()
 #: Keys the agent reads from every [plugins.NAME] table itself (agent/config.py SOURCE_KEYS).
@@ -21,7 +21,7 @@ AGENT_KEYS = {"enabled", "interval", "timeout"}
 def builtin_sources() -> list[type[Source]]:
     sources: list[type[Source]] = []
     for ep in entry_points(group="hostpulse.plugins"):
-        if ep.value.startswith("plugins."):
+        if ep.value.startswith("hostpulse.plugins."):
             sources.extend(ep.load().register_sources())
     return sources
 
@@ -38,7 +38,7 @@ def section(name: str) -> str:
 
 def test_every_builtin_module_is_registered() -> None:
     modules = {p.stem for p in (Path(__file__).parents[2] / "plugins").glob("*.py")}
-    registered = {ep.value.removeprefix("plugins.") for ep in entry_points(group="hostpulse.plugins")}
+    registered = {ep.value.removeprefix("hostpulse.plugins.") for ep in entry_points(group="hostpulse.plugins")}
     helpers = {"__init__", "rates", "names", "exposition"}
     assert modules - helpers == registered & modules
     assert len({cls.name for cls in SOURCES}) == len(SOURCES) == 15

@@ -11,8 +11,8 @@ import psutil
 import pytest
 from recorded import DATA, FakeClock, by_key, collect, key
 
-from agent.errors import ConfigError, PluginError
-from plugins.exec import Exec
+from hostpulse.agent.errors import ConfigError, PluginError
+from hostpulse.plugins.exec import Exec
 
 
 def python(code: str) -> str:

@@ -4,8 +4,8 @@ import math
 
 from recorded import DATA, FakeClock, by_key, key
 
-from plugins.exposition import metric_name, parse, to_samples, unit_of
-from plugins.rates import Rates
+from hostpulse.plugins.exposition import metric_name, parse, to_samples, unit_of
+from hostpulse.plugins.rates import Rates
 
 
 def test_recorded_exporter_page_parses_every_line() -> None:

@@ -8,8 +8,8 @@ import pytest
 from recorded import by_key, collect, key
 from servers import self_signed, serve
 
-from agent.errors import ConfigError
-from plugins.http_check import HttpCheck
+from hostpulse.agent.errors import ConfigError
+from hostpulse.plugins.http_check import HttpCheck
 
 ROUTES = {
     "/health": (200, {"Content-Type": "text/plain"}, b"ok"),

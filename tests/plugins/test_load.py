@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from recorded import by_key, collect, key
 
-from plugins import load
-from plugins.load import Load
+from hostpulse.plugins import load
+from hostpulse.plugins.load import Load
 
 
 async def test_load_averages(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from recorded import FakeClock, as_tuple, by_key, collect, key, load
 
-from plugins import memory
-from plugins.memory import Memory
+from hostpulse.plugins import memory
+from hostpulse.plugins.memory import Memory
 
 
 def install(monkeypatch: pytest.MonkeyPatch, readings: list[dict[str, Any]]) -> None:

@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from recorded import FakeClock, as_tuple, by_key, collect, key, load
 
-from plugins import net
-from plugins.net import Net
+from hostpulse.plugins import net
+from hostpulse.plugins.net import Net
 
 
 def install(monkeypatch: pytest.MonkeyPatch, snapshots: list[dict[str, dict[str, Any]]]) -> None:

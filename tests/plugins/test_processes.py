@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from recorded import FakeClock, as_tuple, by_key, collect, key, load
 
-from plugins import processes
-from plugins.processes import Processes
+from hostpulse.plugins import processes
+from hostpulse.plugins.processes import Processes
 
 # ---------------------------------------------------------------------------------------------
 # Linux: /proc/PID/stat read directly. Recorded trees are written out under tmp_path.

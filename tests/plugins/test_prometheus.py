@@ -7,8 +7,8 @@ import pytest
 from recorded import DATA, FakeClock, by_key, collect, key
 from servers import serve
 
-from agent.errors import ConfigError
-from plugins.prometheus import Prometheus
+from hostpulse.agent.errors import ConfigError
+from hostpulse.plugins.prometheus import Prometheus
 
 PROM = {"Content-Type": "text/plain; version=0.0.4; charset=utf-8"}
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from recorded import FakeClock
 
-from plugins.rates import Rates
+from hostpulse.plugins.rates import Rates
 
 
 def test_rate_from_the_second_reading_and_resets_skipped(clock: FakeClock) -> None:

@@ -5,8 +5,8 @@ from typing import Any
 import pytest
 from recorded import as_tuple, by_key, collect, key, load
 
-from plugins import sensors
-from plugins.sensors import Sensors
+from hostpulse.plugins import sensors
+from hostpulse.plugins.sensors import Sensors
 
 
 def install(monkeypatch: pytest.MonkeyPatch, temperatures: dict[str, Any], fans: dict[str, Any]) -> None:

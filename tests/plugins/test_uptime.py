@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from recorded import collect
 
-from plugins import uptime
-from plugins.uptime import Uptime
+from hostpulse.plugins import uptime
+from hostpulse.plugins.uptime import Uptime
 
 
 async def test_seconds_since_boot(monkeypatch: pytest.MonkeyPatch) -> None:

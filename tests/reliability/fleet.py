@@ -19,7 +19,7 @@ BALLAST = 20
 
 LOADED_SEQUENCE = f"""
     import os
-    from agent import Sample, Source, hookimpl
+    from hostpulse import Sample, Source, hookimpl
 
     class Sequence(Source):
         '''1, 2, 3 ... continued across agent restarts through a file, on {BALLAST + 1} series.'''

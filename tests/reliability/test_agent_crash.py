@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from agent.batch import decode
-from agent.diskspool import DiskSpool
-from agent.stats import Stats
+from hostpulse.agent.deliver.batch import decode
+from hostpulse.agent.deliver.diskspool import DiskSpool
+from hostpulse.agent.stats import Stats
 from tests.reliability.fleet import FleetAgent, stored_values, wait_delivering, wait_until
 from tests.reliability.scenarios import scenario
 from tests.support.hub_process import start_hub

@@ -37,7 +37,7 @@ _offset = float(os.environ["TEST_CLOCK_OFFSET_S"])
 _time, _time_ns = time.time, time.time_ns
 time.time = lambda: _time() + _offset
 time.time_ns = lambda: _time_ns() + int(_offset * 1e9)
-from hub.cli import main
+from hostpulse.hub.commands.main import main
 main()
 """
 

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from hub.anomaly import AnomalyEngine, BatchResult
-from hub.anomaly.plugins import plugin_manager
+from hostpulse.hub.anomaly import AnomalyEngine, BatchResult
+from hostpulse.hub.anomaly.plugins import plugin_manager
 
 MINUTE = 60_000
 HOUR = 60 * MINUTE

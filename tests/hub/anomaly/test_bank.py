@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hub.anomaly import SnapshotError
+from hostpulse.hub.anomaly import SnapshotError
 from tests.hub.anomaly.conftest import DAY, MINUTE, T0, series
 
 

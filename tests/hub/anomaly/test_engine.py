@@ -8,9 +8,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-from hub.anomaly import AnomalyEngine, Detector, hookimpl
-from hub.anomaly.plugins import plugin_manager
-from hub.errors import SettingsError
+from hostpulse.hub.anomaly import AnomalyEngine, Detector, hookimpl
+from hostpulse.hub.anomaly.plugins import plugin_manager
+from hostpulse.hub.errors import SettingsError
 from tests.hub.anomaly.conftest import MINUTE, T0, series
 
 

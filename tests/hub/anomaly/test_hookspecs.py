@@ -6,8 +6,8 @@ import inspect
 
 import pluggy
 
-from hub.anomaly import hookspecs
-from hub.anomaly.plugins import detector_classes, plugin_manager
+from hostpulse.hub.anomaly import hookspecs
+from hostpulse.hub.anomaly.plugins import detector_classes, plugin_manager
 
 
 def test_every_hookspec_has_a_docstring() -> None:

@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.anomaly import AnomalyEngine
-from hub.anomaly.plugins import plugin_manager
+from hostpulse.hub.anomaly import AnomalyEngine
+from hostpulse.hub.anomaly.plugins import plugin_manager
 
 ENGINE_PM = plugin_manager(entry_points=False)
 finite = st.floats(allow_nan=False, allow_infinity=False)

@@ -11,7 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from hub.storage.database import close_database, open_database
+from hostpulse.hub.storage.database import close_database, open_database
 
 PG_ADMIN = "postgres://root@127.0.0.1:5432/test"
 

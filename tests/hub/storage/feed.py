@@ -7,9 +7,9 @@ from typing import Self
 
 import numpy as np
 
-from hub.storage.registry import SeriesRegistry
-from hub.storage.writer import PendingBatch, SeriesBlock, Writer
-from hub.tokens import ensure_host
+from hostpulse.hub.auth.tokens import ensure_host
+from hostpulse.hub.storage.registry import SeriesRegistry
+from hostpulse.hub.storage.writer import PendingBatch, SeriesBlock, Writer
 
 T0 = 1_764_028_800_000  # 2025-11-25 00:00 UTC: a day boundary, so windows start at T0
 

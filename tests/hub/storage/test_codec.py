@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from hub.storage import codec
+from hostpulse.hub.storage import codec
 
 EPOCH_MS = st.integers(min_value=0, max_value=2**45)
 

@@ -6,12 +6,12 @@ import asyncpg
 import numpy as np
 import pytest
 
-from hub.settings import Settings
-from hub.storage import codec
-from hub.storage.compactor import MAINTENANCE_LOCK, Compactor
-from hub.storage.database import connection, dialect
-from hub.storage.history import read_points
-from hub.storage.rollups import decode_buckets
+from hostpulse.hub.settings import Settings
+from hostpulse.hub.storage import codec
+from hostpulse.hub.storage.compactor import MAINTENANCE_LOCK, Compactor
+from hostpulse.hub.storage.database import connection, dialect
+from hostpulse.hub.storage.history import read_points
+from hostpulse.hub.storage.rollups import decode_buckets
 from tests.hub.storage.feed import T0, Feed
 
 HOUR = 3_600_000
@@ -149,7 +149,7 @@ async def _counts() -> dict[str, int]:
 
 
 def test_a_window_that_is_not_whole_hours_is_refused() -> None:
-    from hub.errors import SettingsError
+    from hostpulse.hub.errors import SettingsError
 
     with pytest.raises(SettingsError, match="chunk_window_s"):
         Compactor(Settings(chunk_window_s=5400))

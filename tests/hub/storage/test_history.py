@@ -10,12 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.settings import Settings
-from hub.storage.codec import sort_points
-from hub.storage.compactor import Compactor
-from hub.storage.database import close_database, connection, dialect, open_database
-from hub.storage.history import HOUR, MINUTE, RAW, choose_tier, read_history, read_points
-from hub.storage.sql import placeholders
+from hostpulse.hub.settings import Settings
+from hostpulse.hub.storage.codec import sort_points
+from hostpulse.hub.storage.compactor import Compactor
+from hostpulse.hub.storage.database import close_database, connection, dialect, open_database
+from hostpulse.hub.storage.history import HOUR, MINUTE, RAW, choose_tier, read_history, read_points
+from hostpulse.hub.storage.sql import placeholders
 from tests.hub.storage.feed import T0, Feed
 
 H = 3_600_000

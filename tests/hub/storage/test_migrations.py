@@ -6,14 +6,19 @@ import numpy as np
 import pytest
 from tortoise import Tortoise
 
-from hub.settings import Settings
-from hub.storage import migrations
-from hub.storage.compactor import Compactor
-from hub.storage.database import close_database, connection, open_database, tortoise_config
-from hub.storage.history import read_points
-from hub.storage.sql import placeholders
-from hub.storage.writer import SeriesBlock, _block_row
-from hub.tokens import create_token, hash_token, lookup_host
+from hostpulse.hub.auth.tokens import create_token, hash_token, lookup_host
+from hostpulse.hub.settings import Settings
+from hostpulse.hub.storage import migrations
+from hostpulse.hub.storage.compactor import Compactor
+from hostpulse.hub.storage.database import (
+    close_database,
+    connection,
+    open_database,
+    tortoise_config,
+)
+from hostpulse.hub.storage.history import read_points
+from hostpulse.hub.storage.sql import placeholders
+from hostpulse.hub.storage.writer import SeriesBlock, _block_row
 from tests.hub.storage.feed import T0, Feed
 
 LEGACY = "tests.hub.storage.legacy_c33dc78_models"

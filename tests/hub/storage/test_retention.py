@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from hub.settings import Settings
-from hub.storage import retention
-from hub.storage.database import connection
-from hub.storage.sql import placeholders
-from hub.tokens import ensure_host
+from hostpulse.hub.auth.tokens import ensure_host
+from hostpulse.hub.settings import Settings
+from hostpulse.hub.storage import retention
+from hostpulse.hub.storage.database import connection
+from hostpulse.hub.storage.sql import placeholders
 
 DAY = 86_400_000
 NOW = 1_764_028_800_000 + 40 * DAY

@@ -1,0 +1,1 @@
+"""Collection: which sources run (plan), on what schedule, in which threads, and the samples they give."""

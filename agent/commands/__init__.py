@@ -1,0 +1,1 @@
+"""The agent's command line: ``hostpulse agent``, ``hostpulse plugins`` and their helpers."""

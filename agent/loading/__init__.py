@@ -1,0 +1,1 @@
+"""Plugin loading: the pluggy manager, entry points and plugin directories."""

@@ -1,0 +1,42 @@
+"""The ``hostpulse`` command. Subcommands are imported only when run, so ``hostpulse agent``
+never pays for Quart and Tortoise, and ``hostpulse hub`` never for the agent's plugins."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import click
+
+# name -> "module:attribute" of a click command; the owners of each module define the command.
+COMMANDS: dict[str, str] = {
+    "hub": "hostpulse.hub.commands.serve:hub_command",
+    "token": "hostpulse.hub.commands.serve:token_group",
+    "demo": "hostpulse.hub.commands.demo:demo_command",
+    "detect": "hostpulse.hub.commands.detect:detect_command",
+    "agent": "hostpulse.agent.commands.cli:agent_command",
+    "plugins": "hostpulse.agent.commands.cli:plugins_group",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        command: Any = getattr(importlib.import_module(module_name), attribute)
+        return command
+
+
+@click.group(cls=LazyGroup)
+@click.version_option(package_name="hostpulse")
+def main() -> None:
+    """HostPulse: live, per-second charts of your machines and your own data."""
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The web application around the API: app factory, body inflation, response headers, the server."""

@@ -1,0 +1,214 @@
+"""The hub application: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+from quart import Quart, Response, redirect, send_from_directory
+from quart_schema import QuartSchema, RequestSchemaValidationError, document_response, hide
+from quart_schema.openapi import Info
+from tortoise.exceptions import DBConnectionError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from hostpulse.hub.anomaly import AnomalyEngine
+from hostpulse.hub.anomaly.scoring import group_scorer
+from hostpulse.hub.anomaly.state_store import DetectorStateStore
+from hostpulse.hub.api import ingest, read, stream
+from hostpulse.hub.api.metrics import render_metrics
+from hostpulse.hub.api.openapi import HubOpenAPIProvider
+from hostpulse.hub.api.schemas import Health, errors
+from hostpulse.hub.auth import viewers
+from hostpulse.hub.auth.tokens import TokenCache
+from hostpulse.hub.errors import HubError, error_body
+from hostpulse.hub.live.bus import LocalBus
+from hostpulse.hub.settings import Settings
+from hostpulse.hub.state import HubState, hub_state
+from hostpulse.hub.storage.compactor import Compactor
+from hostpulse.hub.storage.database import close_database, connection, open_database
+from hostpulse.hub.storage.registry import SeriesRegistry
+from hostpulse.hub.storage.writer import Writer
+from hostpulse.hub.web.gzip_body import GzipRequestMiddleware
+from hostpulse.hub.web.security import TokenBucket, install_security_headers
+
+log = logging.getLogger(__name__)
+
+#: Errors that mean "the database cannot be reached or written right now", not "this is a bug".
+StorageDown: tuple[type[Exception], ...] = (DBConnectionError, OperationalError, ConnectionError)
+with contextlib.suppress(ImportError):
+    import asyncpg
+
+    StorageDown += (
+        asyncpg.InterfaceError,
+        asyncpg.PostgresConnectionError,
+        asyncpg.exceptions.OperatorInterventionError,  # shutdown, restart, terminated sessions
+        asyncpg.exceptions.ObjectInUseError,
+        asyncpg.exceptions.ObjectNotInPrerequisiteStateError,  # database not accepting connections
+        asyncpg.exceptions.InvalidCatalogNameError,  # database gone
+        asyncpg.exceptions.InsufficientResourcesError,  # disk full, too many connections
+    )
+
+
+def create_app(settings: Settings | None = None) -> Quart:
+    settings = settings or Settings()
+    app = Quart(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    # /docs must work air-gapped: Swagger UI comes from the frontend bundle, not a CDN.
+    app.config["QUART_SCHEMA_SWAGGER_JS_URL"] = "/swagger-ui/swagger-ui-bundle.js"
+    app.config["QUART_SCHEMA_SWAGGER_CSS_URL"] = "/swagger-ui/swagger-ui.css"
+    QuartSchema(
+        app,
+        info=Info(title="HostPulse hub", version="1"),
+        openapi_path="/openapi.json",
+        swagger_ui_path="/docs",
+        redoc_ui_path=None,
+        scalar_ui_path=None,
+        openapi_provider_class=HubOpenAPIProvider,
+    )
+    engine = AnomalyEngine(settings.anomaly)
+    app.extensions["hostpulse"] = HubState(
+        settings=settings,
+        writer=Writer(settings.write_queue_batches, score=group_scorer(engine)),
+        bus=_live_bus(settings),
+        anomaly=engine,
+        registry=SeriesRegistry(settings.max_series_per_host),
+        tokens=TokenCache(settings.db),
+        detector_state=DetectorStateStore(engine, settings.detector_save_s),
+        rate_limit=TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst),
+    )
+    # Compaction and retention of the storage tiers (hostpulse.hub.storage.compactor).
+    app.extensions["hostpulse.compactor"] = compactor = Compactor(settings)
+    for module in (ingest, read, stream, viewers):
+        app.register_blueprint(module.blueprint)
+    _register_error_handlers(app)
+    install_security_headers(app)
+    _register_pages(app, settings)
+
+    @app.before_serving
+    async def startup() -> None:
+        state = hub_state()
+        await open_database(settings.db)
+        state.tokens.start()
+        state.writer.start()
+        state.detector_state.start()
+        compactor.start()
+        await state.bus.start()
+
+    @app.after_serving
+    async def shutdown() -> None:
+        state = hub_state()
+        await compactor.stop()
+        await state.writer.stop()
+        await state.detector_state.stop()
+        await state.bus.stop()
+        await state.tokens.stop()
+        await close_database()
+
+    app.asgi_app = GzipRequestMiddleware(app.asgi_app, settings.max_body_bytes)  # type: ignore[method-assign]
+    return app
+
+
+def _live_bus(settings: Settings) -> LocalBus:
+    """In process for one hub; through Redis pub/sub when hubs share a live view (--redis)."""
+    if settings.redis:
+        from hostpulse.hub.live.redis_bus import RedisBus
+
+        return RedisBus(settings.redis, settings.ws_queue_bytes)
+    return LocalBus(settings.ws_queue_bytes)
+
+
+def _register_error_handlers(app: Quart) -> None:
+    @app.errorhandler(HubError)
+    async def hub_error(error: HubError) -> tuple[dict[str, Any], int, dict[str, str]]:
+        return error.body(), error.status, error.headers
+
+    @app.errorhandler(RequestSchemaValidationError)
+    async def invalid_request(error: RequestSchemaValidationError) -> tuple[dict[str, Any], int]:
+        return error_body(
+            "invalid_batch" if _is_ingest() else "invalid_request", _describe(error)
+        ), 400
+
+    @app.errorhandler(HTTPException)
+    async def http_error(error: HTTPException) -> tuple[dict[str, Any], int]:
+        code = (error.name or "error").lower().replace(" ", "_")
+        message = error.description or error.name or "error"
+        if error.code == 400:
+            code, message = "malformed_json", "the body is not valid JSON"
+        elif error.code == 413:  # the same code as the gzip middleware's refusal
+            code = "payload_too_large"
+        return error_body(code, message), error.code or 500
+
+    async def storage_down(error: Exception) -> tuple[dict[str, Any], int, dict[str, str]]:
+        # The database is away (locked, full, restarting): retryable, like a full write queue.
+        log.warning("storage unavailable: %s", error)
+        body = error_body("storage_unavailable", f"storage unavailable: {error.__class__.__name__}")
+        return body, 503, {"Retry-After": "2"}
+
+    for kind in StorageDown:
+        app.register_error_handler(kind, storage_down)
+
+    @app.errorhandler(Exception)
+    async def unexpected(error: Exception) -> tuple[dict[str, Any], int]:
+        log.exception("unhandled error")
+        return error_body(
+            "internal_error", "the hub failed to handle this request; see its log"
+        ), 500
+
+
+def _is_ingest() -> bool:
+    from quart import request
+
+    return request.path.endswith("/ingest")
+
+
+def _describe(error: RequestSchemaValidationError) -> str:
+    """One readable line from pydantic's errors: where, and what was wrong."""
+    inner = error.validation_error
+    errors = getattr(inner, "errors", None)
+    if callable(errors):
+        parts = []
+        for item in errors()[:5]:
+            where = ".".join(str(p) for p in item.get("loc", ()))
+            parts.append(f"{where}: {item.get('msg')}" if where else str(item.get("msg")))
+        return "; ".join(parts)
+    return str(inner)
+
+
+def _register_pages(app: Quart, settings: Settings) -> None:
+    static_dir = settings.static_dir
+
+    @app.get("/healthz")
+    @document_response(Health)
+    @errors(503)
+    async def healthz() -> dict[str, Any]:
+        """200 when the hub can reach its database; a StorageDown error answers 503 otherwise, so a
+        load balancer stops sending agents to a hub whose database is away."""
+        state = hub_state()
+        await connection().execute_query("SELECT 1")
+        return {"status": "ok", "write_queue": state.writer.depth}
+
+    @app.get("/metrics")
+    @hide
+    async def metrics() -> Response:
+        await viewers.require_viewer()
+        return Response(
+            render_metrics(hub_state(), app.extensions["hostpulse.compactor"].lag_seconds()),
+            content_type="text/plain; version=0.0.4",
+        )
+
+    @app.get("/")
+    @hide
+    async def index() -> Any:
+        if not await viewers.is_viewer():
+            return redirect("/login")
+        if not (static_dir / "index.html").is_file():
+            return error_body(
+                "dashboard_not_built", f"no dashboard in {static_dir}: run `make build`"
+            ), 503
+        return await send_from_directory(static_dir, "index.html")
+
+    @app.get("/<path:path>")
+    @hide
+    async def static_file(path: str) -> Any:
+        return await send_from_directory(static_dir, path)
