@@ -38,8 +38,34 @@ from hostpulse.hub.errors import SettingsError
 
 LN2 = float(np.log(2.0))
 # Columns of the state matrix; the seasonal buckets follow _S0.
-_T0, _LEVEL, _BASE, _SCALE, _BURST, _TREND, _DDEV, _BWEIGHT, _TAIL, _ANCHOR = range(10)
-_S0 = 10
+(
+    _T0, _LEVEL, _BASE, _SCALE, _BURST, _TREND, _DDEV, _BWEIGHT, _TAIL, _ANCHOR,
+    _PREV, _RES, _SPACING, _RUN,
+) = range(14)  # fmt: skip
+_S0 = 14
+# Every time constant is at least this many of the series' own typical spacings: a 30-min
+# level half-life is 1,800 samples at 1 s but half a sample at 1 h, where it would follow every
+# point and learn nothing. Keys as in ``options``; the wall-clock value applies when longer.
+_MIN_SAMPLES = {
+    "level_halflife_s": 8.0,
+    "baseline_halflife_s": 100.0,
+    "scale_halflife_s": 100.0,
+    "burst_halflife_s": 10.0,
+    "trend_halflife_s": 200.0,
+    "drift_scale_halflife_s": 400.0,
+    "tail_halflife_s": 100.0,
+    "period_s": 0.0,  # the season is wall-clock by nature
+}
+# Drift alarms wait for at least this many samples as well as drift_after_s.
+_DRIFT_AFTER_SAMPLES = 600.0
+# The spacing estimate: an EWMA of dt over about this many samples, each dt clipped to
+# _SPACING_CLIP x the estimate so one long gap does not stretch every time constant.
+_SPACING_GAIN = 0.05
+_SPACING_CLIP = 4.0
+# An incident is an event: after this many consecutive alarmed samples the detector accepts the
+# new regime (level re-anchored to the data, scale widened to what it now sees) instead of
+# painting every point of a shifted level red. A level shift then flags at most this many points.
+_ACCEPT_AFTER = 3.0
 # The variance statistic needs this many (decayed) samples in its short window: after a gap,
 # one residual alone is no evidence of a variance change.
 _BURST_MIN_WEIGHT = 5.0
@@ -57,6 +83,10 @@ _TAIL_GAIN = 20.0
 # A scale is never taken below this fraction of the level (constant series: no division by 0).
 _REL_FLOOR = 1e-6
 _ABS_FLOOR = 1e-12
+# ... nor below this fraction of the data's resolution: the smallest non-zero step between two
+# consecutive values seen so far. A counter flat at 0 and then at 10 would otherwise keep a scale
+# of 1e-12 and flag every ordinary value for hours (issue 14: "expected up to 1.6e-11 packets/s").
+_RES_FRACTION = 0.5
 
 
 def _clip(a: FloatArray, lim: FloatArray) -> FloatArray:
@@ -101,6 +131,8 @@ class RobustDetector(Detector):
         self._k["period_s"] = LN2 / (c["period_s"] * 1000.0)
         self._k_index = {key: i for i, key in enumerate(self._k)}
         self._k_vector = np.array(list(self._k.values()))
+        self._halflife_ms = LN2 / self._k_vector
+        self._min_samples = np.array([_MIN_SAMPLES[key] for key in self._k])
         self._period = c["period_s"] * 1000.0
         self._buckets = max(1, int(c["buckets"]))
         self._bucket_ms = self._period / self._buckets
@@ -126,9 +158,20 @@ class RobustDetector(Detector):
     def _step(
         self, state: FloatArray, t: FloatArray, dt: FloatArray, n: FloatArray, x: FloatArray
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        c, k = self.config, self._k
+        c = self.config
         m = len(x)
         first = n == 0
+        # The series' typical spacing (ms): learned from its own dt, so every time constant can be
+        # held to a minimum number of samples whatever the sampling rate.
+        spacing = state[:, _SPACING]
+        second = n == 1
+        spacing[second] = dt[second]
+        later = n > 1
+        spacing += np.where(
+            later,
+            _SPACING_GAIN * (np.minimum(dt, _SPACING_CLIP * spacing) - spacing),
+            0.0,
+        )
         # First point of a series: the series' own value is its level; no history to decay.
         state[first, _T0] = t[first]
         state[first, _LEVEL] = x[first]
@@ -138,10 +181,20 @@ class RobustDetector(Detector):
         bias = 1.0 / (n + 1.0)  # running mean until the time constant is the shorter memory
 
         # Every decay weight of this step in three vector operations instead of fifteen.
-        alphas = np.maximum(-np.expm1(np.multiply.outer(-dt, self._k_vector)), bias[:, None])
+        rates = LN2 / np.maximum(
+            self._halflife_ms[None, :], np.multiply.outer(spacing, self._min_samples)
+        )
+        decay = -np.expm1(-dt[:, None] * rates)
+        alphas = np.maximum(decay, bias[:, None])
 
         def alpha(key: str) -> FloatArray:
             return alphas[:, self._k_index[key]]
+
+        def rate(key: str) -> FloatArray:
+            return rates[:, self._k_index[key]]
+
+        def alpha_time(key: str) -> FloatArray:  # without the running-mean start
+            return decay[:, self._k_index[key]]
 
         rows = np.arange(m)
         pos = (np.mod(t, self._period) / self._bucket_ms) - 0.5
@@ -155,7 +208,8 @@ class RobustDetector(Detector):
         level = state[:, _LEVEL]
         base = state[:, _BASE]
         scale = state[:, _SCALE]
-        floor = _REL_FLOOR * np.abs(level) + _ABS_FLOOR
+        res = state[:, _RES]
+        floor = np.maximum(_REL_FLOOR * np.abs(level) + _ABS_FLOOR, _RES_FRACTION * res)
         sig = np.maximum(scale, floor)
         pred = level + s_t
         r = x - pred
@@ -170,7 +224,7 @@ class RobustDetector(Detector):
         u_var = state[:, _BURST] / (sig * c["variance_ratio"])
         u_var = np.where(state[:, _BWEIGHT] >= _BURST_MIN_WEIGHT, u_var, 0.0)
         elapsed = t - state[:, _T0]
-        drift_on = elapsed >= c["drift_after_s"] * 1000.0
+        drift_on = (elapsed >= c["drift_after_s"] * 1000.0) & (n >= _DRIFT_AFTER_SAMPLES)
         trend = state[:, _TREND]
         base_pred = base + trend * dt
         e = level - base_pred
@@ -179,6 +233,11 @@ class RobustDetector(Detector):
         u_drift = np.where(drift_on, u_drift, 0.0)
         self.last_stats = (u_point, u_var, u_drift)  # for diagnostics: which statistic fired
         u = np.maximum(np.maximum(u_point, u_var), u_drift)
+        alarmed = (u * self.sensitivity >= 1.0) & warm
+        run = np.where(alarmed, state[:, _RUN] + 1.0, 0.0)
+        state[:, _RUN] = run
+        # Once the run is accepted, its later points are the new normal: not flagged again.
+        u = np.where(run > _ACCEPT_AFTER, np.minimum(u, 0.99 / self.sensitivity), u)
         score = squash(u * self.sensitivity)
         half = threshold * sig / self.sensitivity
         low, high = pred - half, pred + half
@@ -194,8 +253,8 @@ class RobustDetector(Detector):
         a = alpha("baseline_halflife_s")
         r_base = _clip(y - base_pred, lim)
         base[:] = base_pred + a * r_base
-        slope_obs = -np.expm1(-dt * k["baseline_halflife_s"]) / np.maximum(dt, 1.0) * r_base
-        a_trend = -np.expm1(-dt * k["trend_halflife_s"])
+        slope_obs = alpha_time("baseline_halflife_s") / np.maximum(dt, 1.0) * r_base
+        a_trend = alpha_time("trend_halflife_s")
         trend += np.where(warm, a_trend * slope_obs, 0.0)
         cap = np.where(warm, 2.0 * c["clip"] * sig, np.inf)
         clipped_abs = np.minimum(abs_r, cap)
@@ -203,7 +262,7 @@ class RobustDetector(Detector):
         scale += a * (clipped_abs - scale)
         # The short scale is a weighted mean whose weight decays with time, so a series just back
         # from a gap has a small weight rather than a short window holding one residual.
-        weight = state[:, _BWEIGHT] * np.exp(-dt * k["burst_halflife_s"]) + 1.0
+        weight = state[:, _BWEIGHT] * np.exp(-dt * rate("burst_halflife_s")) + 1.0
         state[:, _BWEIGHT] = weight
         state[:, _BURST] += (clipped_abs - state[:, _BURST]) / weight
         a = alpha("tail_halflife_s") * _TAIL_GAIN
@@ -220,7 +279,7 @@ class RobustDetector(Detector):
         # and a yardstick learned from that would be far too small when drift alarms switch on.
         learning = elapsed - _DEV_START * c["drift_after_s"] * 1000.0
         a_dev = np.maximum(
-            -np.expm1(-dt * k["drift_scale_halflife_s"]), dt / np.maximum(learning + dt, 1.0)
+            alpha_time("drift_scale_halflife_s"), dt / np.maximum(learning + dt, 1.0)
         )
         state[:, _DDEV] = np.where(
             warm & (learning > 0), state[:, _DDEV] + a_dev * (e - state[:, _DDEV]), sig
@@ -240,6 +299,25 @@ class RobustDetector(Detector):
         full = elapsed >= self._period
         if full.any():
             season[full] -= season[full].mean(axis=1, keepdims=True)
+
+        # Resolution: the smallest non-zero step between consecutive values (quantisation).
+        step_abs = np.abs(x - state[:, _PREV])
+        moved = (n > 0) & (step_abs > 0.0)
+        state[:, _RES] = np.where(
+            moved, np.where(res > 0.0, np.minimum(res, step_abs), step_abs), res
+        )
+        state[:, _PREV] = x
+        # Accept a sustained alarm as the new regime: the level and baseline jump to the data, the
+        # scale widens to the deviation now seen, the drift yardstick to the gap it measured.
+        accept = run == _ACCEPT_AFTER
+        if accept.any():
+            level[accept] = y[accept]
+            base[accept] = y[accept]
+            trend[accept] = 0.0
+            anchor[accept] = y[accept]
+            wide = np.maximum(abs_r / threshold, state[:, _BURST])
+            scale[accept] = np.maximum(scale[accept], wide[accept])
+            state[accept, _DDEV] = np.maximum(state[accept, _DDEV], sig[accept])
         if not np.isfinite(state).all():  # only absurd inputs get here; keep the state usable
             np.nan_to_num(state, copy=False, nan=0.0, posinf=1e300, neginf=-1e300)
         return score, low, high
