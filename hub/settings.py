@@ -22,6 +22,12 @@ class Settings:
     static_dir: Path = DEFAULT_STATIC_DIR
     #: Largest request body accepted, after gzip decompression.
     max_body_bytes: int = 32 * 1024 * 1024
+    #: A request's body (gzip'd or not) must arrive within this many seconds, else 408.
+    body_timeout_s: float = 30.0
+    #: A connection that sends nothing for this many seconds is closed (Hypercorn's read_timeout):
+    #: a client that stops halfway through its headers is dropped, as is a WebSocket that stops
+    #: answering the hub's pings. An idle keep-alive connection is closed at this age too.
+    read_timeout_s: int = 30
     max_samples_per_batch: int = 500_000
     max_series_per_batch: int = 20_000
     #: New series a host may create, in all (a label-cardinality explosion stops here); 0: no limit.
@@ -39,6 +45,13 @@ class Settings:
     clock_warn_s: float = 30.0
     #: Per-WebSocket queue of encoded frames, in bytes; a client this far behind loses the oldest.
     ws_queue_bytes: int = 4 << 20
+    #: Open WebSocket sessions in all, and per viewer (per token, or per client address when no
+    #: token is asked for): past these an upgrade is refused (close 1013, try again later).
+    ws_max_sessions: int = 200
+    ws_max_sessions_per_viewer: int = 20
+    #: The hub pings every WebSocket this often (s); one that answers nothing for read_timeout_s is
+    #: closed. A session's token is checked again this often too: revoking it ends the session.
+    ws_ping_s: float = 5.0
     #: Storage tiers (hostpulse.hub.storage): raw points of a closed window become one compressed chunk
     #: per series; a multiple of an hour, so hourly rollups never straddle two windows.
     chunk_window_s: int = 7200

@@ -11,7 +11,7 @@ from quart import Blueprint
 from quart_schema import validate_querystring
 
 from hostpulse.hub.api.schemas import AnomalyList, HostList, Points, SeriesList, answers
-from hostpulse.hub.api.wire import MAX_TS
+from hostpulse.hub.api.wire import MAX_TS, HostFilter, MetricFilter
 from hostpulse.hub.auth.tokens import now_ms
 from hostpulse.hub.auth.viewers import require_viewer
 from hostpulse.hub.errors import BadRequest, HubError
@@ -54,8 +54,9 @@ async def list_hosts() -> dict[str, object]:
 
 @dataclass
 class SeriesQuery:
-    host: str | None = None
-    metric: str | None = None
+    # Bounded like the columns: a longer value was a 500 (Tortoise refused it) before issue 18.
+    host: HostFilter | None = None
+    metric: MetricFilter | None = None
 
 
 @blueprint.get("/series")
@@ -124,7 +125,7 @@ def _series_json(s: Series) -> dict[str, object]:
 
 
 class AnomaliesQuery(BaseModel):
-    host: str | None = None
+    host: HostFilter | None = None
     start: Ms | None = Field(
         None, alias="from", description="epoch ms; default: `to` minus 24 hours"
     )

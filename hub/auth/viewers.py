@@ -6,17 +6,28 @@ connect, so nothing is asked (``viewer_auth = "auto"``; ``"on"``/``"off"`` force
 from __future__ import annotations
 
 import html
+import secrets
+from collections.abc import Mapping
+from urllib.parse import urlsplit
 
-from quart import Blueprint, Response, redirect, request, websocket
+from quart import Blueprint, Quart, Response, redirect, request, websocket
 from quart_schema import hide
 
-from hostpulse.hub.auth.tokens import viewer_for_token
-from hostpulse.hub.errors import Unauthorized
+from hostpulse.hub.auth.tokens import hash_token, now_ms, viewer_for_token
+from hostpulse.hub.errors import Forbidden, Unauthorized
 from hostpulse.hub.settings import Settings
 from hostpulse.hub.state import hub_state
+from hostpulse.hub.storage.models import ViewerToken
 
 COOKIE = "hostpulse_viewer"
 COOKIE_MAX_AGE_S = 30 * 86400
+#: A browser session: what /login puts in the cookie instead of the viewer token itself. It is a
+#: viewer-token row of the same name, so revoking the viewer revokes its sessions, and /logout
+#: revokes the session alone, server-side: a copied cookie stops working too.
+SESSION_PREFIX = "hps_"
+#: Methods that change something; a browser page of another site must not send them here.
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 
 blueprint = Blueprint("viewers", __name__)
 
@@ -24,24 +35,88 @@ blueprint = Blueprint("viewers", __name__)
 def viewers_required(settings: Settings) -> bool:
     if settings.viewer_auth in ("on", "off"):
         return settings.viewer_auth == "on"
+    return not _loopback_bind(settings)
+
+
+def _loopback_bind(settings: Settings) -> bool:
     host = settings.bind.rpartition(":")[0].strip("[]").lower()
-    return not (host == "localhost" or host == "::1" or host.startswith("127."))
+    return host == "localhost" or host == "::1" or host.startswith("127.")
 
 
-def _presented(headers, cookies) -> str | None:  # type: ignore[no-untyped-def]
+def _presented(headers: Mapping[str, str], cookies: Mapping[str, str]) -> str | None:
     scheme, _, token = headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
     return cookies.get(COOKIE) or None
 
 
+def presented_token(*, ws: bool = False) -> str | None:
+    """The viewer token (or session) this request or WebSocket upgrade carries, if any."""
+    source = websocket if ws else request
+    return _presented(source.headers, source.cookies)
+
+
+async def viewer_for(token: str) -> ViewerToken | None:
+    """The live viewer a token or a session stands for; a session lives COOKIE_MAX_AGE_S."""
+    row = await viewer_for_token(token)
+    expired = row is not None and row.created_at < now_ms() - COOKIE_MAX_AGE_S * 1000
+    return None if expired and token.startswith(SESSION_PREFIX) else row
+
+
 async def is_viewer(*, ws: bool = False) -> bool:
     """Whether this request (or WebSocket upgrade) may see the data."""
     if not viewers_required(hub_state().settings):
         return True
-    source = websocket if ws else request
-    token = _presented(source.headers, source.cookies)
-    return token is not None and await viewer_for_token(token) is not None
+    token = presented_token(ws=ws)
+    return token is not None and await viewer_for(token) is not None
+
+
+def same_origin(headers: Mapping[str, str]) -> bool:
+    """Whether a browser sent this from one of the hub's own pages. Browsers send Origin on
+    WebSocket upgrades and on POSTs (and Sec-Fetch-Site, where Origin is left out); clients that
+    are not browsers send neither and are let through: a token covers them."""
+    origin = headers.get("Origin")
+    if origin:
+        return urlsplit(origin).netloc.lower() == headers.get("Host", "").lower()
+    return headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
+
+
+def host_allowed(settings: Settings, host_header: str) -> bool:
+    """On loopback without viewer tokens the hub must be asked for by a loopback name: a page of
+    another site whose name was re-pointed at 127.0.0.1 (DNS rebinding) sends its own name as
+    Host, and would otherwise read everything a local user can."""
+    if viewers_required(settings) or not _loopback_bind(settings):
+        return True
+    port = settings.bind.rpartition(":")[2]
+    return host_header.lower() in {f"{name}:{port}" for name in LOOPBACK_NAMES}
+
+
+def install_request_guards(app: Quart) -> None:
+    """Host on a loopback hub without tokens, Origin for every state-changing request and every
+    WebSocket upgrade: each a 403 before any handler runs."""
+
+    @app.before_request
+    async def guard_request() -> None:
+        settings = hub_state().settings
+        if not host_allowed(settings, request.headers.get("Host", "")):
+            raise Forbidden(
+                f"this hub answers to {', '.join(LOOPBACK_NAMES)} on its port, "
+                f"not to Host {request.headers.get('Host', '')!r}",
+                code="host_not_allowed",
+            )
+        if request.method in STATE_CHANGING and not same_origin(request.headers):
+            raise Forbidden(
+                f"a request from another site ({request.headers.get('Origin')}) is refused",
+                code="cross_origin",
+            )
+
+    @app.before_websocket
+    async def guard_websocket() -> None:
+        settings = hub_state().settings
+        if not host_allowed(settings, websocket.headers.get("Host", "")):
+            raise Forbidden("WebSocket for another Host refused", code="host_not_allowed")
+        if not same_origin(websocket.headers):
+            raise Forbidden("cross-origin WebSocket refused", code="cross_origin")
 
 
 async def require_viewer() -> None:
@@ -80,12 +155,15 @@ async def login_form() -> Response:
 async def login() -> Response:
     form = await request.form
     token = (form.get("token") or "").strip()
-    if not token or await viewer_for_token(token) is None:
+    viewer = await viewer_for(token) if token else None
+    if viewer is None:
         return _page("That token is unknown or revoked.", status=401)
+    session = SESSION_PREFIX + secrets.token_urlsafe(32)
+    await ViewerToken.create(name=viewer.name, token_hash=hash_token(session), created_at=now_ms())
     response = redirect("/")
     response.set_cookie(
         COOKIE,
-        token,
+        session,
         max_age=COOKIE_MAX_AGE_S,
         httponly=True,
         samesite="Strict",
@@ -98,6 +176,11 @@ async def login() -> Response:
 @blueprint.post("/logout")
 @hide
 async def logout() -> Response:
+    session = request.cookies.get(COOKIE, "")
+    if session.startswith(SESSION_PREFIX):  # never a viewer token itself: others may share it
+        await ViewerToken.filter(token_hash=hash_token(session), revoked_at=None).update(
+            revoked_at=now_ms()
+        )
     response = redirect("/login")
     response.delete_cookie(COOKIE, path="/")
     return response

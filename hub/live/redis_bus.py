@@ -103,8 +103,8 @@ class RedisBus(LocalBus):
         self._closing = False
 
     @asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[Subscription]:
-        async with super().subscribe() as sub:
+    async def subscribe(self, viewer: str | None = None) -> AsyncIterator[Subscription]:
+        async with super().subscribe(viewer) as sub:
             self._watch_changed.set()  # advertise at once: other hubs start sending frames
             try:
                 yield sub

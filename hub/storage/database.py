@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.base.executor import EXECUTOR_CACHE
@@ -22,6 +24,7 @@ def tortoise_config(db_url: str) -> dict:
 
 async def open_database(db_url: str, *, create_schema: bool = True) -> None:
     """Connect, and with ``create_schema`` create or upgrade the schema (hostpulse.hub.storage.migrations)."""
+    _private_sqlite_file(db_url)
     await Tortoise.init(config=tortoise_config(db_url), _enable_global_fallback=True)
     if create_schema:
         await migrate(connection())
@@ -32,6 +35,20 @@ async def close_database() -> None:
     # Tortoise caches each model's INSERT statement by connection name, not by dialect: a process
     # that opens SQLite and then PostgreSQL as "default" (tests, benches) would send "?" to asyncpg.
     EXECUTOR_CACHE.clear()
+
+
+def _private_sqlite_file(db_url: str) -> None:
+    """The SQLite file readable by its owner only (0600), created so before SQLite opens it: it
+    holds every host's data and the token hashes. SQLite gives its -wal and -shm files the mode
+    of the database file."""
+    if not db_url.startswith("sqlite://"):
+        return
+    path = db_url.removeprefix("sqlite://").partition("?")[0]
+    if not path or path == ":memory:":
+        return
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    if os.stat(path).st_mode & 0o077:
+        os.chmod(path, 0o600)
 
 
 def connection() -> BaseDBAsyncClient:

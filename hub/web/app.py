@@ -19,10 +19,11 @@ from hostpulse.hub.api import ingest, read, stream
 from hostpulse.hub.api.metrics import render_metrics
 from hostpulse.hub.api.openapi import HubOpenAPIProvider
 from hostpulse.hub.api.schemas import Health, errors
+from hostpulse.hub.api.wire import unsupported_version
 from hostpulse.hub.auth import viewers
 from hostpulse.hub.auth.tokens import TokenCache
 from hostpulse.hub.errors import HubError, error_body
-from hostpulse.hub.live.bus import LocalBus
+from hostpulse.hub.live.bus import LocalBus, SessionLimits
 from hostpulse.hub.settings import Settings
 from hostpulse.hub.state import HubState, hub_state
 from hostpulse.hub.storage.compactor import Compactor
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     settings = settings or Settings()
     app = Quart(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["BODY_TIMEOUT"] = settings.body_timeout_s  # Quart answers a slower body 408
     # /docs must work air-gapped: Swagger UI comes from the frontend bundle, not a CDN.
     app.config["QUART_SCHEMA_SWAGGER_JS_URL"] = "/swagger-ui/swagger-ui-bundle.js"
     app.config["QUART_SCHEMA_SWAGGER_CSS_URL"] = "/swagger-ui/swagger-ui.css"
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         app.register_blueprint(module.blueprint)
     _register_error_handlers(app)
     install_security_headers(app)
+    viewers.install_request_guards(app)
     _register_pages(app, settings)
 
     @app.before_serving
@@ -105,17 +108,28 @@ def create_app(settings: Settings | None = None) -> Quart:
         await state.tokens.stop()
         await close_database()
 
-    app.asgi_app = GzipRequestMiddleware(app.asgi_app, settings.max_body_bytes)  # type: ignore[method-assign]
+    tokens = app.extensions["hostpulse"].tokens
+
+    async def known_token(token: str) -> bool:
+        return await tokens.host(token) is not None
+
+    app.asgi_app = GzipRequestMiddleware(  # type: ignore[method-assign]
+        app.asgi_app, settings.max_body_bytes, known_token, settings.body_timeout_s
+    )
     return app
 
 
 def _live_bus(settings: Settings) -> LocalBus:
     """In process for one hub; through Redis pub/sub when hubs share a live view (--redis)."""
+    bus: LocalBus
     if settings.redis:
         from hostpulse.hub.live.redis_bus import RedisBus
 
-        return RedisBus(settings.redis, settings.ws_queue_bytes)
-    return LocalBus(settings.ws_queue_bytes)
+        bus = RedisBus(settings.redis, settings.ws_queue_bytes)
+    else:
+        bus = LocalBus(settings.ws_queue_bytes)
+    bus.limits = SessionLimits(settings.ws_max_sessions, settings.ws_max_sessions_per_viewer)
+    return bus
 
 
 def _register_error_handlers(app: Quart) -> None:
@@ -125,9 +139,10 @@ def _register_error_handlers(app: Quart) -> None:
 
     @app.errorhandler(RequestSchemaValidationError)
     async def invalid_request(error: RequestSchemaValidationError) -> tuple[dict[str, Any], int]:
-        return error_body(
-            "invalid_batch" if _is_ingest() else "invalid_request", _describe(error)
-        ), 400
+        code = "invalid_batch" if _is_ingest() else "invalid_request"
+        if unsupported_version(error.validation_error):
+            code = "unsupported_version"
+        return error_body(code, _describe(error)), 400
 
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> tuple[dict[str, Any], int]:

@@ -10,6 +10,8 @@ from quart import Quart, Response, request
 
 from hostpulse.hub.errors import HubError
 
+HSTS_MAX_AGE_S = 365 * 86400
+
 # No inline script anywhere in the dashboard; styles may be set inline by Chart.js.
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -28,6 +30,10 @@ def install_security_headers(app: Quart) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "no-referrer")
+        from hostpulse.hub.state import hub_state  # the state module imports this one
+
+        if hub_state().settings.certfile:  # a hub on TLS serves TLS only: browsers may insist
+            headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_MAX_AGE_S}")
         return response
 
 

@@ -18,8 +18,13 @@ def hypercorn_config(settings: Settings) -> Config:
     config.bind = [settings.bind]
     config.accesslog = None
     config.errorlog = None  # hypercorn.error propagates to the root logger set up by the CLI
-    # Agents keep connections open between batches; keep-alive must outlive the flush interval.
-    config.keep_alive_timeout = 75
+    # Agents keep connections open between batches; keep-alive must outlive the flush interval
+    # (the agent's batch_max_age, 2 s). Every read has a deadline too: without one, a client that
+    # sent half its headers held its connection for ever (issue 18: 50 of them, 20 s and more).
+    # WebSockets stay open past it by answering the pings (each pong is a read).
+    config.read_timeout = settings.read_timeout_s
+    config.keep_alive_timeout = min(75, settings.read_timeout_s)
+    config.websocket_ping_interval = settings.ws_ping_s
     config.graceful_timeout = 10
     if settings.certfile or settings.keyfile:
         config.certfile, config.keyfile = settings.certfile, settings.keyfile

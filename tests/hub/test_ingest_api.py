@@ -91,7 +91,7 @@ def post_raw(hub: LiveHub, body: bytes, **headers: str) -> httpx.Response:
          "invalid_batch"),
         (b'{"version": 1, "batch_id": "x", "host": "web-1", "series": [{"metric": "a", "ts": [1], "values": [NaN]}]}',
          "invalid_batch"),
-        (json.dumps({**make_batch("web-1", cpu_series([1.0])), "version": 2}).encode(), "invalid_batch"),
+        (json.dumps({**make_batch("web-1", cpu_series([1.0])), "version": 2}).encode(), "unsupported_version"),
     ],
     ids=["syntax", "not-an-object", "no-series", "unequal-arrays", "string-ts", "bad-metric", "nan", "version-2"],
 )
