@@ -1,7 +1,10 @@
 """The two baselines the bench compares against, as detector plugins of the same hook.
 
 * ``fixed``: the original design's rule, flag when |value - 50| > 15.
-* ``zscore``: rolling z-score over the last ``window`` samples, flag when |z| > 3.
+* ``zscore``: rolling z-score over the last ``window`` samples, flag when |z| > 3 (with a long
+  window, the "windowed Gaussian" baseline of the window-score bench).
+* ``ewma``: an EWMA z-score, mean and variance exponentially weighted over ``span`` samples,
+  flag when |z| > 4: the 30-line standard-library baseline issue 14 measured.
 
 Both run through the same :class:`hub.anomaly.AnomalyEngine` path as the default detector, so the
 per-sample timings compare like with like.
@@ -60,6 +63,30 @@ class RollingZScore(Detector):
         return squash(u), mean - z * std, mean + z * std
 
 
+class EwmaZScore(Detector):
+    name = "ewma"
+    description = "EWMA z-score over `span` samples, |z| > 4"
+    options: ClassVar[dict[str, Any]] = {"span": 200.0, "z": 4.0}
+
+    @property
+    def state_size(self) -> int:
+        return 2
+
+    def step(
+        self, state: FloatArray, t: FloatArray, dt: FloatArray, n: FloatArray, x: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        a = np.maximum(2.0 / (self.config["span"] + 1.0), 1.0 / (n + 1.0))
+        mean, var = state[:, 0], state[:, 1]
+        std = np.sqrt(var) + 1e-9 * (np.abs(mean) + 1.0)
+        z = self.config["z"]
+        u = np.where(n > 0, np.abs(x - mean) / (std * z), 0.0)
+        low, high = mean - z * std, mean + z * std
+        d = x - mean
+        mean += a * d
+        var[:] = (1.0 - a) * (var + a * d * d)
+        return squash(u), low, high
+
+
 @hookimpl
 def register_detectors() -> list[type[Detector]]:
-    return [FixedThreshold, RollingZScore]
+    return [FixedThreshold, RollingZScore, EwmaZScore]
