@@ -1,0 +1,48 @@
+"""The webhook notifier: the Contract's JSON body, signed with HMAC-SHA256 when a secret is set."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from hostpulse.hub.alerts.config import Notifier
+from hostpulse.hub.alerts.states import FIRING, Transition
+
+SIGNATURE_HEADER = "X-HostPulse-Signature"
+BODY_VERSION = 1
+
+
+def webhook_body(transitions: Sequence[Transition], base_url: str = "") -> bytes:
+    """``{"version": 1, "status": …, "alerts": […]}``: firing while any alert in it fires."""
+    status = "firing" if any(t.state == FIRING for t in transitions) else "resolved"
+    body: dict[str, Any] = {
+        "version": BODY_VERSION,
+        "status": status,
+        "alerts": [t.alert_json(base_url) for t in transitions],
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The header value a receiver recomputes: ``sha256=<hex HMAC-SHA256 of the raw body>``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+async def send_webhook(
+    notifier: Notifier, body: bytes, client: httpx.AsyncClient, timeout_s: float
+) -> str:
+    """POST the body; raises on a transport error or a non-2xx answer, returns the status line."""
+    headers = {"Content-Type": "application/json", "User-Agent": "hostpulse-hub"}
+    secret = notifier.options.get("secret")
+    if isinstance(secret, str) and secret:
+        headers[SIGNATURE_HEADER] = signature(secret, body)
+    response = await client.post(
+        str(notifier.options["url"]), content=body, headers=headers, timeout=timeout_s
+    )
+    response.raise_for_status()
+    return f"{response.status_code} {response.reason_phrase}"
