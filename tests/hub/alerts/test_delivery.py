@@ -1,0 +1,172 @@
+"""The webhook through a real HTTP receiver: body, signature, grouping, outage, hang."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pytest
+
+from hostpulse.hub.alerts.config import parse_alerts
+from hostpulse.hub.alerts.delivery import Delivery
+from hostpulse.hub.alerts.evaluator import Evaluator, SeriesRef
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.bodies: list[tuple[bytes, dict[str, str]]] = []
+        self.hang_s = 0.0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(receiver.hang_s)
+                receiver.bodies.append((body, dict(self.headers)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        with socket.socket() as s:  # a free port, kept free while the receiver is "down"
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.handler = Handler
+        self.server: ThreadingHTTPServer | None = None
+
+    def up(self) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self.handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def down(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    r.up()
+    yield r
+    r.down()
+
+
+def config(port: int, **rule: object):
+    return parse_alerts(
+        {
+            "defaults": False,
+            "rules": [
+                {"name": "disk", "kind": "threshold", "metric": "disk.percent", "critical": 95,
+                 "notify": ["ops"], **rule},
+                {"name": "down", "kind": "host_down", "after": "5s", "notify": ["ops"]},
+            ],
+            "notifiers": [{"name": "ops", "kind": "webhook", "secret": "s3cret",
+                           "url": f"http://127.0.0.1:{port}/hook"}],
+        }
+    )  # fmt: skip
+
+
+async def until(check, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await asyncio.sleep(0.02)
+
+
+def disk(ev: Evaluator, host: str, sid: int, at: int, value: float):
+    ref = SeriesRef(sid, host, "disk.percent", {"mount": "/"})
+    return ev.observe([ref], [np.array([at], np.int64)], [np.array([value])])
+
+
+async def test_firing_then_resolved_body_and_signature(receiver: Receiver) -> None:
+    alerts = config(receiver.port)
+    ev, delivery = Evaluator(alerts.rules), Delivery(alerts, base_url="http://hub:8080")
+    delivery.start()
+    try:
+        delivery.route(disk(ev, "web1", 1, 1_000, 97.5))
+        await until(lambda: len(receiver.bodies) == 1)
+        delivery.route(disk(ev, "web1", 1, 2_000, 50))
+        await until(lambda: len(receiver.bodies) == 2)
+    finally:
+        await delivery.stop()
+    (fired, headers), (resolved, _) = receiver.bodies
+    assert headers["Content-Type"] == "application/json"
+    expected = hmac.new(b"s3cret", fired, hashlib.sha256).hexdigest()
+    assert headers["X-HostPulse-Signature"] == f"sha256={expected}"
+    body = json.loads(fired)
+    assert (body["version"], body["status"]) == (1, "firing")
+    assert body["alerts"] == [
+        {"rule": "disk", "kind": "threshold", "severity": "critical", "state": "firing",
+         "host": "web1", "metric": "disk.percent", "labels": {"mount": "/"}, "value": 97.5,
+         "starts_at": 1_000, "ends_at": None, "url": "http://hub:8080/#host=web1&at=1000"}
+    ]  # fmt: skip
+    body = json.loads(resolved)
+    assert body["status"] == "resolved"
+    assert (body["alerts"][0]["state"], body["alerts"][0]["ends_at"]) == ("resolved", 2_000)
+
+
+async def test_twenty_hosts_down_in_one_tick_is_one_message(receiver: Receiver) -> None:
+    alerts = config(receiver.port)
+    ev, delivery = Evaluator(alerts.rules), Delivery(alerts)
+    for i in range(20):
+        disk(ev, f"web{i}", i, 0, 10)
+    delivery.start()
+    try:
+        assert delivery.route(ev.tick(10_000)) == 1
+        await until(lambda: len(receiver.bodies) == 1)
+        await asyncio.sleep(0.3)
+    finally:
+        await delivery.stop()
+    assert len(receiver.bodies) == 1
+    alerts_sent = json.loads(receiver.bodies[0][0])["alerts"]
+    assert sorted(a["host"] for a in alerts_sent) == sorted(f"web{i}" for i in range(20))
+    assert {a["rule"] for a in alerts_sent} == {"down"}
+
+
+async def test_receiver_down_then_back_gets_the_message_once(receiver: Receiver) -> None:
+    alerts = config(receiver.port)
+    receiver.down()
+    ev, delivery = Evaluator(alerts.rules), Delivery(alerts, backoff_s=0.1)
+    delivery.start()
+    try:
+        delivery.route(disk(ev, "web1", 1, 1_000, 99))
+        await until(lambda: delivery.stats.failed_attempts >= 3)
+        assert "ConnectError" in delivery.stats.last_error
+        receiver.up()
+        await until(lambda: delivery.stats.sent == 1)
+        await asyncio.sleep(0.5)
+    finally:
+        await delivery.stop()
+    assert len(receiver.bodies) == 1
+
+
+async def test_a_hanging_receiver_is_timed_out_and_retried_without_stalling_the_loop(
+    receiver: Receiver,
+) -> None:
+    alerts = config(receiver.port)
+    receiver.hang_s = 1.0
+    ev, delivery = Evaluator(alerts.rules), Delivery(alerts, timeout_s=0.2, backoff_s=0.05)
+    delivery.start()
+    try:
+        delivery.route(disk(ev, "web1", 1, 1_000, 99))
+        ticks = 0
+        while delivery.stats.failed_attempts < 2:  # the loop keeps turning while it hangs
+            await asyncio.sleep(0.01)
+            ticks += 1
+        assert "Timeout" in delivery.stats.last_error
+        assert ticks > 10
+        receiver.hang_s = 0.0
+        await until(lambda: delivery.stats.sent == 1)
+    finally:
+        await delivery.stop()
