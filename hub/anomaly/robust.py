@@ -301,6 +301,7 @@ class RobustDetector(Detector):
             season[full] -= season[full].mean(axis=1, keepdims=True)
 
         # Resolution: the smallest non-zero step between consecutive values (quantisation).
+        flat_so_far = res == 0.0  # before this point's step is learned (res is a view)
         step_abs = np.abs(x - state[:, _PREV])
         moved = (n > 0) & (step_abs > 0.0)
         state[:, _RES] = np.where(
@@ -309,7 +310,9 @@ class RobustDetector(Detector):
         state[:, _PREV] = x
         # Accept a sustained alarm as the new regime: the level and baseline jump to the data, the
         # scale widens to the deviation now seen, the drift yardstick to the gap it measured.
-        accept = run == _ACCEPT_AFTER
+        # A series that has shown no variation yet (no non-zero step: flat so far) accepts
+        # at once: its first change is both the onset and all it knows of its new normal.
+        accept = (run == _ACCEPT_AFTER) | (alarmed & flat_so_far)
         if accept.any():
             level[accept] = y[accept]
             base[accept] = y[accept]
