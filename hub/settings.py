@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from hostpulse.hub.alerts.config import parse_alerts
 from hostpulse.hub.errors import SettingsError
 
 DEFAULT_STATIC_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
@@ -75,6 +76,8 @@ class Settings:
     #: Seconds between saves of the anomaly detectors' state to the database.
     detector_save_s: float = 60.0
     anomaly: dict[str, Any] = field(default_factory=dict)
+    #: The config's ``[alerts]`` table, validated by hostpulse.hub.alerts.config at load.
+    alerts: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(
@@ -94,11 +97,13 @@ class Settings:
             values.update(document.get("hub", {}))
             if "anomaly" in document:
                 values["anomaly"] = document["anomaly"]
+            if "alerts" in document:
+                values["alerts"] = document["alerts"]
         env = os.environ if env is None else env
         known = {f.name: f for f in fields(cls)}
         for name in known:
             key = f"HOSTPULSE_{name.upper()}"
-            if key in env and name != "anomaly":
+            if key in env and name not in ("anomaly", "alerts"):
                 values[name] = env[key]
         values.update({k: v for k, v in overrides.items() if v is not None})
         unknown = set(values) - set(known)
@@ -111,6 +116,7 @@ class Settings:
         settings = cls(**values)
         if settings.viewer_auth not in ("auto", "on", "off"):
             raise SettingsError("hub.viewer_auth", settings.viewer_auth, "auto, on or off")
+        parse_alerts(settings.alerts)  # a bad rule or notifier stops the hub here, key named
         return settings
 
 

@@ -6,7 +6,7 @@ from itertools import chain
 
 import numpy as np
 from pydantic import ValidationError
-from quart import Blueprint, g, request
+from quart import Blueprint, current_app, g, request
 from quart_schema import RequestSchemaValidationError, document_request, validate_response
 
 from hostpulse.hub.anomaly.scoring import anomaly_frames, points_frame
@@ -100,6 +100,8 @@ async def ingest() -> IngestResult:
     )
     # The writer scores the batch with the rest of its group, then stores it with its anomalies.
     duplicate = await state.writer.submit(batch)
+    if not duplicate:  # committed: alert rules see the batch now, not by re-reading the database
+        current_app.extensions["hostpulse.alerts"].observe_batch(infos, batch)
     if not duplicate and state.bus.has_subscribers:
         state.bus.publish(points_frame(host.name, received, infos, batch))
         for frame in anomaly_frames(host.name, received, infos, batch):

@@ -12,6 +12,7 @@ from quart_schema.openapi import Info
 from tortoise.exceptions import DBConnectionError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from hostpulse.hub.alerts.service import AlertService
 from hostpulse.hub.anomaly import AnomalyEngine
 from hostpulse.hub.anomaly.scoring import group_scorer
 from hostpulse.hub.anomaly.state_store import DetectorStateStore
@@ -81,6 +82,8 @@ def create_app(settings: Settings | None = None) -> Quart:
     )
     # Compaction and retention of the storage tiers (hostpulse.hub.storage.compactor).
     app.extensions["hostpulse.compactor"] = compactor = Compactor(settings)
+    # Alert rules, fed by ingest after each commit (hostpulse.hub.alerts.service).
+    app.extensions["hostpulse.alerts"] = alerts = AlertService(settings.alerts)
     for module in (ingest, read, stream, viewers):
         app.register_blueprint(module.blueprint)
     _register_error_handlers(app)
@@ -96,12 +99,14 @@ def create_app(settings: Settings | None = None) -> Quart:
         state.writer.start()
         state.detector_state.start()
         compactor.start()
+        alerts.start()
         await state.bus.start()
 
     @app.after_serving
     async def shutdown() -> None:
         state = hub_state()
         await compactor.stop()
+        await alerts.stop()
         await state.writer.stop()
         await state.detector_state.stop()
         await state.bus.stop()

@@ -1,0 +1,54 @@
+"""The hub's alerting: fed each committed batch, ticking host-down/absent rules, delivering."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hostpulse.hub.alerts.config import parse_alerts
+from hostpulse.hub.alerts.delivery import Delivery
+from hostpulse.hub.alerts.evaluator import Evaluator, SeriesRef
+from hostpulse.hub.storage.writer import PendingBatch
+
+#: Host-down and absent rules are judged this often; their limits are 30 s and up.
+TICK_S = 1.0
+
+
+class AlertService:
+    def __init__(self, table: Mapping[str, Any], base_url: str = "") -> None:
+        self.config = parse_alerts(table)
+        self.evaluator = Evaluator(self.config.rules)
+        self.delivery = Delivery(self.config, base_url=base_url)
+        self._timer: asyncio.Task[None] | None = None
+
+    def observe_batch(self, refs: Sequence[SeriesRef], batch: PendingBatch) -> None:
+        """One committed batch (its series in block order) with the points its detector flagged."""
+        transitions = self.evaluator.observe(
+            refs,
+            [b.ts for b in batch.blocks],
+            [b.values for b in batch.blocks],
+            [(a[0], a[1]) for a in batch.anomalies],
+        )
+        if transitions:
+            self.delivery.route(transitions)
+
+    def start(self) -> None:
+        self.delivery.start()
+        self._timer = asyncio.create_task(self._tick(), name="alerts-timer")
+
+    async def stop(self) -> None:
+        if self._timer:
+            self._timer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._timer
+        await self.delivery.stop()
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            transitions = self.evaluator.tick(int(time.time() * 1000))
+            if transitions:
+                self.delivery.route(transitions)

@@ -1,0 +1,102 @@
+"""A served hub (a real ``hostpulse hub`` process) alerting through a real webhook receiver."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.hub.alerts.receiver import Receiver
+from tests.support.hub_process import HOSTPULSE, now_ms, start_hub
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    r.up()
+    yield r
+    r.down()
+
+
+def write_config(path: Path, port: int, extra: str = "") -> Path:
+    path.write_text(
+        f"""
+[alerts]
+defaults = false
+
+[[alerts.rules]]
+name = "disk_full"
+kind = "threshold"
+metric = "disk.percent"
+critical = 95
+for = "2s"
+notify = ["ops"]
+{extra}
+
+[[alerts.notifiers]]
+name = "ops"
+kind = "webhook"
+url = "http://127.0.0.1:{port}/hook"
+secret = "s3cret"
+"""
+    )
+    return path
+
+
+def disk(value: float, at: int) -> list[dict[str, object]]:
+    return [{"metric": "disk.percent", "labels": {"mount": "/"}, "unit": "%",
+             "ts": [at], "values": [value]}]  # fmt: skip
+
+
+def wait_for(check, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_disk_crosses_95_fires_after_for_once_then_resolves(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    config = write_config(tmp_path / "hub.toml", receiver.port)
+    hub = start_hub(tmp_path / "hub", extra_args=("--config", str(config)))
+    try:
+        start = now_ms() - 10_000  # sample times in the past: the hub refuses future ones
+        assert hub.post_batch("web1", disk(50, start)).status_code == 200
+        assert hub.post_batch("web1", disk(97, start + 1_000)).status_code == 200  # pending
+        time.sleep(0.5)
+        assert receiver.bodies == []
+        assert hub.post_batch("web1", disk(97, start + 2_000)).status_code == 200  # pending 1 s
+        assert hub.post_batch("web1", disk(98, start + 3_100)).status_code == 200  # > for: fires
+        wait_for(lambda: len(receiver.bodies) == 1)
+        assert hub.post_batch("web1", disk(98, start + 4_000)).status_code == 200
+        time.sleep(0.5)
+        assert len(receiver.bodies) == 1  # firing goes on: no second message
+        assert hub.post_batch("web1", disk(40, start + 5_000)).status_code == 200
+        wait_for(lambda: len(receiver.bodies) == 2)
+    finally:
+        hub.stop()
+    fired = json.loads(receiver.bodies[0][0])
+    assert fired["status"] == "firing"
+    (alert,) = fired["alerts"]
+    assert (alert["rule"], alert["host"], alert["value"], alert["starts_at"]) == (
+        "disk_full", "web1", 98, start + 3_100,
+    )  # fmt: skip
+    resolved = json.loads(receiver.bodies[1][0])
+    assert resolved["status"] == "resolved"
+    assert resolved["alerts"][0]["ends_at"] == start + 5_000
+
+
+def test_a_bad_rule_stops_the_hub_with_the_key_named(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "hub.toml", 9, extra='over = "median"')
+    out = subprocess.run(
+        [HOSTPULSE, "hub", "--config", str(config), "--db", f"sqlite://{tmp_path / 'h.sqlite3'}"],
+        check=False, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert out.returncode != 0
+    assert "alerts.rules[0].over" in out.stderr + out.stdout
+    assert "median" in out.stderr + out.stdout
