@@ -61,6 +61,8 @@ class Rule:
     #: collection interval (see :func:`hostpulse.hub.alerts.evaluator.silence_limit_ms`).
     after_ms: int | None = None
     notify: tuple[str, ...] = ()
+    #: The lowest firing level of a threshold rule (inf without one): below it, nothing to do.
+    lowest: float = float("inf")
     metric_re: re.Pattern[str] = field(default=re.compile(".*"), compare=False, repr=False)
     host_re: re.Pattern[str] = field(default=re.compile(".*"), compare=False, repr=False)
 
@@ -262,6 +264,7 @@ def _rule(at: str, raw: Mapping[str, Any], notifiers: Mapping[str, Notifier]) ->
         flags=flags, points=points, score=_number(f"{at}.score", raw.get("score")),
         after_ms=parse_duration_ms(f"{at}.after", raw["after"]) if "after" in raw else None,
         notify=tuple(notify),
+        lowest=min((x for x in (warning, critical) if x is not None), default=float("inf")),
         metric_re=_glob(f"{at}.metric", metric), host_re=_glob(f"{at}.host", host),
     )  # fmt: skip
 

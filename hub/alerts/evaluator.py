@@ -45,6 +45,7 @@ class Evaluator:
         self.rules = tuple(rules)
         self._series_rules: dict[int, tuple[int, ...]] = {}
         self._series: dict[int, SeriesRef] = {}
+        self._pairs: dict[int, list[tuple[Rule, Instance]]] = {}
         self.instances: dict[tuple[str, str, int | None], Instance] = {}
         #: host → (newest sample ts, its collection interval estimate in ms)
         self.hosts: dict[str, tuple[int, int]] = {}
@@ -88,14 +89,21 @@ class Evaluator:
                 continue
             newest = int(t[-1])
             self._note_seen(ref, t)
-            for i in self._rules_of(ref):
-                rule = self.rules[i]
+            pairs = self._pairs.get(ref.id)
+            if pairs is None:  # first sight: resolve the rules and their instances once
+                pairs = [
+                    (self.rules[i], self._instance(self.rules[i], ref)) for i in self._rules_of(ref)
+                ]
+                self._pairs[ref.id] = pairs
+            for rule, inst in pairs:
                 if rule.kind == "absent":
                     self._judge(rule, ref, None, newest, False, out)
                     continue
-                inst = self._instance(rule, ref)
                 if rule.kind == "threshold":
                     value = self._aggregate(rule, inst, t, v)
+                    if value < rule.lowest and inst.state in (INACTIVE, RESOLVED):
+                        inst.value = value  # the common case: quiet and staying quiet
+                        continue
                     self._judge(rule, ref, value, newest, None, out)
                 else:
                     mine = flags.get(ref.id, set())
