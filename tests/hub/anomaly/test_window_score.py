@@ -9,7 +9,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "bench" / "anomaly"))
 
-from window_score import FP_COST, corpus_tally, tally  # noqa: E402
+from window_score import FP_COST, corpus_tally, tally
 
 
 def test_never_flagging_scores_zero_and_perfect_scores_about_a_hundred() -> None:
