@@ -33,6 +33,8 @@ async def stream() -> None:
         session = state.bus.subscribe(None if token is None else hash_token(token))
         sub = await session.__aenter__()
     except TooManySessions as exc:
+        # Accepted first: closed before accepting, the upgrade is a bare 403 and says nothing.
+        await websocket.accept()
         await websocket.close(1013, str(exc))  # "try again later"
         return
     state.ws_clients += 1
