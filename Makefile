@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FRONTEND_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/build.mjs frontend/favicon.mjs frontend/package.json
 
-.PHONY: demo test setup build chromium lint bench clean
+.PHONY: demo test setup build dist chromium lint bench clean
 
 demo: setup ## Set up, then run hub + local agent on an embedded SQLite and print the dashboard URL
 	$(BIN)/hostpulse demo
@@ -20,7 +20,7 @@ setup: $(VENV)/.installed build
 $(VENV)/.installed: pyproject.toml
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[hub,test,bench]'
 	touch $@
 
 frontend/node_modules/.installed: frontend/package-lock.json
@@ -32,6 +32,11 @@ build: frontend/dist/index.html
 frontend/dist/index.html: frontend/node_modules/.installed $(FRONTEND_SOURCES)
 	cd frontend && npm run build
 	touch $@
+
+# sdist and wheel in dist/, the wheel carrying the freshly built dashboard (hostpulse.hub.dashboard).
+dist: $(VENV)/.installed build
+	rm -rf dist
+	$(BIN)/python -m build --sdist --wheel --outdir dist .
 
 # Debian's chromium for the Playwright tests (Playwright's own browser download cannot work here).
 chromium:

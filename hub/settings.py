@@ -12,7 +12,11 @@ from typing import Any
 from hostpulse.hub.alerts.config import parse_alerts
 from hostpulse.hub.errors import SettingsError
 
-DEFAULT_STATIC_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
+# A checkout serves `make build`'s frontend/dist; an installed wheel carries the same files as the
+# package hostpulse.hub.dashboard (pyproject.toml's package-dir maps it onto frontend/dist).
+_CHECKOUT_DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
+_INSTALLED_DIST = Path(__file__).resolve().parent / "dashboard"
+DEFAULT_STATIC_DIR = _INSTALLED_DIST if (_INSTALLED_DIST / "index.html").is_file() else _CHECKOUT_DIST
 
 
 @dataclass(slots=True)

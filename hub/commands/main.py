@@ -4,6 +4,7 @@ never pays for Quart and Tortoise, and ``hostpulse hub`` never for the agent's p
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -28,8 +29,34 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module_name, attribute = target.split(":")
-        command: Any = getattr(importlib.import_module(module_name), attribute)
+        try:
+            command: Any = getattr(importlib.import_module(module_name), attribute)
+        except ModuleNotFoundError as exc:
+            raise _needs_hub(cmd_name, exc) from exc
+        if module_name.startswith("hostpulse.hub."):
+            command.invoke = _hub_extra_hint(cmd_name, command.invoke)
         return command
+
+
+def _needs_hub(cmd_name: str, exc: ModuleNotFoundError) -> click.ClickException | ModuleNotFoundError:
+    # `pip install hostpulse` is the agent alone: a hub command without `[hub]` says so.
+    if exc.name and not exc.name.startswith("hostpulse"):
+        return click.ClickException(
+            f"`hostpulse {cmd_name}` needs the hub, which is not installed here (no module "
+            f"{exc.name!r}): pip install 'hostpulse[hub]'"
+        )
+    return exc
+
+
+def _hub_extra_hint(cmd_name: str, invoke: Callable[[click.Context], Any]) -> Callable[..., Any]:
+    # The hub's commands import Quart, Tortoise… only when run, so the hint wraps the call too.
+    def wrapped(ctx: click.Context) -> Any:
+        try:
+            return invoke(ctx)
+        except ModuleNotFoundError as exc:
+            raise _needs_hub(cmd_name, exc) from exc
+
+    return wrapped
 
 
 @click.group(cls=LazyGroup)
