@@ -59,6 +59,12 @@ class GzipRequestMiddleware:
         if encoding != b"gzip" or token is None or not await self.known_token(token):
             await self.app(scope, receive, send)  # an anonymous gzip body is refused unread
             return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_bytes:
+            # Refused by its size before a byte is read, whatever it holds: a 100 MB body is
+            # 413 whether or not its first bytes happen to be valid gzip.
+            await _reply(send, 413, "payload_too_large", f"body over {self.max_bytes} bytes")
+            return
         try:
             async with asyncio.timeout(self.timeout_s):
                 body = await self._inflate(receive, send)
@@ -133,6 +139,16 @@ def _encoding(scope: Scope) -> bytes | None:
     """The request's Content-Encoding, lowercased, several headers joined as a list would be."""
     values = [v.strip().lower() for k, v in scope["headers"] if k == b"content-encoding"]
     return b", ".join(values) if values else None
+
+
+def _content_length(scope: Scope) -> int | None:
+    for k, v in scope["headers"]:
+        if k == b"content-length":
+            try:
+                return int(v)
+            except ValueError:
+                return None
+    return None
 
 
 def _bearer(scope: Scope) -> str | None:
