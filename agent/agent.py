@@ -20,6 +20,7 @@ from hostpulse.agent.deliver.delivery import Delivery, Spool
 from hostpulse.agent.deliver.diskspool import DiskSpool
 from hostpulse.agent.deliver.sender import Sender
 from hostpulse.agent.deliver.spool import MemorySpool
+from hostpulse.agent.deliver.statelock import StateDirLock
 from hostpulse.agent.secret import Secret
 from hostpulse.agent.stats import Stats
 
@@ -55,6 +56,8 @@ class Agent:
         self.scheduler = Scheduler(collectors, self._sink)
         clock = ClockCheck(config.clock_warn_s, stats)
         self.sender = Sender(config.hub, token, transport=transport, clock=clock)
+        # Before the spool: a second agent on this state dir must not touch the first one's files.
+        self.state_lock = StateDirLock.acquire(Path(config.state_dir))
         self.spool = open_spool(config, stats)
         deadletter = DeadLetter(Path(config.state_dir) / "deadletter.jsonl")
         self.delivery = Delivery(self.sender, self.spool, deadletter, stats)
@@ -117,6 +120,7 @@ class Agent:
             self.spool.close()
             await self.sender.aclose()
             self.scheduler.close()
+            self.state_lock.release()
         return healthy
 
 

@@ -142,10 +142,15 @@ def _run_once(collectors: list[Any], stats: Any) -> int:
 
 async def _run(config: AgentConfig, collectors: list[Any], stats: Any, token: Secret) -> bool:
     from hostpulse.agent.agent import Agent, install_signal_handlers
+    from hostpulse.agent.deliver.statelock import StateDirBusy
 
     stop = asyncio.Event()
     install_signal_handlers(stop)
-    return await Agent(config, collectors, stats, token).run(stop)
+    try:
+        agent = Agent(config, collectors, stats, token)
+    except StateDirBusy as exc:
+        raise click.ClickException(str(exc)) from exc
+    return await agent.run(stop)
 
 
 @agent_command.command("init")
