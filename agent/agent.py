@@ -60,7 +60,7 @@ class Agent:
         self.state_lock = StateDirLock.acquire(Path(config.state_dir))
         self.spool = open_spool(config, stats)
         deadletter = DeadLetter(Path(config.state_dir) / "deadletter.jsonl")
-        self.delivery = Delivery(self.sender, self.spool, deadletter, stats)
+        self.delivery = Delivery(self.sender, self.spool, deadletter, stats, host=config.host)
         self._filled = asyncio.Event()
 
     def _sink(self, points: list[Point]) -> None:

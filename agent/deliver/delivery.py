@@ -18,7 +18,7 @@ import time
 from collections import deque
 from typing import Protocol
 
-from hostpulse.agent.deliver.batch import Batch
+from hostpulse.agent.deliver.batch import Batch, decode
 from hostpulse.agent.deliver.deadletter import DeadLetter
 from hostpulse.agent.deliver.sender import CONFIG_STATUSES, Backoff, Outcome, Result, Sender
 from hostpulse.agent.stats import Stats
@@ -46,8 +46,12 @@ class Delivery:
         *,
         memory_bytes: int = 8 * 1024 * 1024,
         backoff: Backoff | None = None,
+        host: str | None = None,
     ) -> None:
         self.sender = sender
+        #: The identity this agent runs under now; spooled batches keep the host they were
+        #: collected as, so a refusal of an older identity's batch cannot block this one's.
+        self.host = host
         self.spool = spool
         self.deadletter = deadletter
         self.stats = stats
@@ -119,6 +123,9 @@ class Delivery:
             self.down = False
             self.backoff.reset()
             return True
+        stale = self._stale_identity(batch, result)
+        if stale is not None:
+            result = Result(Outcome.REJECTED, result.status, stale)
         if result.outcome is Outcome.REJECTED:
             self._done(from_spool)
             self.deadletter.write(batch, result.status, result.reason)
@@ -133,6 +140,16 @@ class Delivery:
         self.down = True
         self._spill()
         return False
+
+    def _stale_identity(self, batch: Batch, result: Result) -> str | None:
+        """Why a batch refused for this agent's identity (401/403) is refused for good: it was
+        collected as another host (renamed host, another agent's spool), so no retry can pass."""
+        if self.host is None or result.status not in CONFIG_STATUSES:
+            return None
+        collected_as = decode(batch.body).get("host")
+        if collected_as == self.host:
+            return None
+        return f"collected as host {collected_as!r}, this agent is {self.host!r}: {result.reason}"
 
     def _warn(self, result: Result, delay: float) -> None:
         now = time.monotonic()
