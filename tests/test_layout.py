@@ -56,3 +56,17 @@ def test_the_agent_imports_nothing_of_the_hub() -> None:
                 names = [node.module]
             offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.startswith("hostpulse.hub")]
     assert offenders == []
+
+
+def test_pip_install_puts_one_top_level_package_hostpulse(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+         "--target", str(target), str(ROOT)],
+        check=True, timeout=240,
+    )
+    top = {p.name for p in target.iterdir() if not p.name.endswith((".dist-info", ".egg-info")) and p.name != "bin"}
+    assert top == {"hostpulse"}
