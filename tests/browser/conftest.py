@@ -102,18 +102,6 @@ class Dashboard:
         )
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: apt-get install -y chromium (never `playwright install`)"
-        )
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def feeder(live_hub: Any) -> Feeder:
     return Feeder(live_hub)

@@ -12,12 +12,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
 import pytest
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_FLAGS
 from tests.support.hub_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,21 +91,18 @@ def installed_hub(wheel: Path, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.mark.browser
-def test_installed_hub_serves_its_dashboard(installed_hub: str) -> None:
-    playwright_sync = pytest.importorskip("playwright.sync_api")
+def test_installed_hub_serves_its_dashboard(installed_hub: str, browser: Any) -> None:
     answer = httpx.get(installed_hub + "/", timeout=5)
     assert answer.status_code == 200, answer.text
-    with playwright_sync.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
-        try:
-            page = browser.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(installed_hub + "/")
-            page.wait_for_load_state("networkidle")
-            # the dashboard's script names the page it drew: its bundle loaded from the package
-            assert page.title() == "Hosts · HostPulse"
-            assert page.locator("body").inner_text(timeout=5000).strip()
-            assert not errors
-        finally:
-            browser.close()
+    page = browser.new_page()
+    try:
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(installed_hub + "/")
+        page.wait_for_load_state("networkidle")
+        # the dashboard's script names the page it drew: its bundle loaded from the package
+        assert page.title() == "Hosts · HostPulse"
+        assert page.locator("body").inner_text(timeout=5000).strip()
+        assert not errors
+    finally:
+        page.close()
