@@ -7,11 +7,9 @@ the value and what was expected, so a bad rule stops the hub before it serves an
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import translate
-from pathlib import Path
 from typing import Any
 
 from hostpulse.hub.errors import SettingsError
@@ -117,18 +115,6 @@ _RULE_KEYS = {
     "name", "kind", "metric", "labels", "host", "host_labels", "over", "window", "warning",
     "critical", "clear", "for", "flags", "points", "score", "after", "notify",
 }  # fmt: skip
-
-
-def load_alerts(config_file: str | Path | None) -> AlertsConfig:
-    """The alerts of a hub config file (the built-in defaults when it has no ``[alerts]``)."""
-    document: dict[str, Any] = {}
-    if config_file:
-        path = Path(config_file)
-        try:
-            document = tomllib.loads(path.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise SettingsError("--config", str(path), f"a readable TOML file ({exc})") from exc
-    return parse_alerts(document.get("alerts", {}))
 
 
 def parse_alerts(table: Mapping[str, Any]) -> AlertsConfig:

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from hostpulse.hub.alerts.config import load_alerts, parse_alerts, parse_duration_ms
+from hostpulse.hub.alerts.config import parse_alerts, parse_duration_ms
 from hostpulse.hub.errors import SettingsError
+from hostpulse.hub.settings import Settings
 
 HOOK = {"name": "ops", "kind": "webhook", "url": "http://127.0.0.1:9000/hook", "secret": "s3cret"}
 
@@ -13,7 +14,7 @@ def test_contract_example_parses(tmp_path):
     config.write_text(
         """
 [hub]
-port = 8080
+bind = "127.0.0.1:8080"
 
 [[alerts.rules]]
 name = "hot"
@@ -33,7 +34,8 @@ url = "http://127.0.0.1:9000/hook"
 secret = "s3cret"
 """
     )
-    alerts = load_alerts(config)
+    # read the way the hub reads it: Settings.load takes [alerts] from --config
+    alerts = parse_alerts(Settings.load(config_file=config, env={}).alerts)
     hot = next(r for r in alerts.rules if r.name == "hot")
     assert (hot.warning, hot.critical, hot.for_ms, hot.notify) == (30, 50, 0, ("ops",))
     assert hot.selects("h1", "room.temp", {"room": "lab"})

@@ -7,23 +7,13 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Iterator
 
 import numpy as np
-import pytest
 
 from hostpulse.hub.alerts.config import parse_alerts
 from hostpulse.hub.alerts.delivery import Delivery
 from hostpulse.hub.alerts.evaluator import Evaluator, SeriesRef
 from tests.hub.alerts.receiver import Receiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    r.up()
-    yield r
-    r.down()
 
 
 def config(port: int, **rule: object):

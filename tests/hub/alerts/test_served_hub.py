@@ -5,21 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.hub.alerts.receiver import Receiver
 from tests.support.hub_process import HOSTPULSE, now_ms, start_hub
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    r.up()
-    yield r
-    r.down()
 
 
 def write_config(path: Path, port: int, extra: str = "") -> Path:
