@@ -17,7 +17,9 @@ test: setup chromium ## Set up, then run the whole test suite, browser tests inc
 
 setup: $(VENV)/.installed build
 
-$(VENV)/.installed: pyproject.toml
+# The package maps hostpulse.hub.dashboard onto frontend/dist, so pip needs the built dashboard
+# first (order-only: a rebuilt dashboard does not reinstall the venv).
+$(VENV)/.installed: pyproject.toml | frontend/dist/index.html
 	[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[hub,test,bench]'
