@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from tortoise.transactions import in_transaction
 
 from hostpulse.hub.anomaly import AnomalyEngine
-from hostpulse.hub.auth.tokens import now_ms
 from hostpulse.hub.storage.database import connection
 from hostpulse.hub.storage.sql import placeholders
 from hostpulse.hub.tasks import cancel
+from hostpulse.wire import now_ms
 
 log = logging.getLogger(__name__)
 

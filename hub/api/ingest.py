@@ -13,7 +13,7 @@ from hostpulse.hub.anomaly.scoring import anomaly_frames, points_frame
 from hostpulse.hub.api.clocks import Reading, describe
 from hostpulse.hub.api.schemas import errors
 from hostpulse.hub.api.wire import IngestBatch, IngestResult
-from hostpulse.hub.auth.tokens import host_for_token, now_ms
+from hostpulse.hub.auth.tokens import host_for_token
 from hostpulse.hub.errors import (
     BadRequest,
     Forbidden,
@@ -25,6 +25,7 @@ from hostpulse.hub.state import HubState, hub_state
 from hostpulse.hub.storage.models import Host
 from hostpulse.hub.storage.registry import SeriesLimitReached
 from hostpulse.hub.storage.writer import PendingBatch, SeriesBlock
+from hostpulse.wire import now_ms
 
 blueprint = Blueprint("ingest", __name__, url_prefix="/api/v1")
 

@@ -12,12 +12,12 @@ from quart_schema import validate_querystring
 
 from hostpulse.hub.api.schemas import AnomalyList, HostList, Points, SeriesList, answers
 from hostpulse.hub.api.wire import MAX_TS, HostFilter, MetricFilter
-from hostpulse.hub.auth.tokens import now_ms
 from hostpulse.hub.auth.viewers import require_viewer
 from hostpulse.hub.errors import BadRequest, HubError
 from hostpulse.hub.state import hub_state
 from hostpulse.hub.storage.history import read_history
 from hostpulse.hub.storage.models import Anomaly, Host, Series
+from hostpulse.wire import now_ms
 
 blueprint = Blueprint("read", __name__, url_prefix="/api/v1")
 blueprint.before_request(require_viewer)

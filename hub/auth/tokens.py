@@ -15,6 +15,7 @@ from tortoise.transactions import in_transaction
 
 from hostpulse.hub.storage.models import AgentToken, Host, ViewerToken
 from hostpulse.hub.tasks import cancel
+from hostpulse.wire import now_ms
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +28,6 @@ VIEWER_PREFIX = "hpv_"
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 async def ensure_host(name: str) -> Host:

@@ -13,11 +13,12 @@ from urllib.parse import urlsplit
 from quart import Blueprint, Quart, Response, redirect, request, websocket
 from quart_schema import hide
 
-from hostpulse.hub.auth.tokens import hash_token, now_ms, viewer_for_token
+from hostpulse.hub.auth.tokens import hash_token, viewer_for_token
 from hostpulse.hub.errors import Forbidden, Unauthorized
 from hostpulse.hub.settings import Settings
 from hostpulse.hub.state import hub_state
 from hostpulse.hub.storage.models import ViewerToken
+from hostpulse.wire import now_ms
 
 COOKIE = "hostpulse_viewer"
 COOKIE_MAX_AGE_S = 30 * 86400
