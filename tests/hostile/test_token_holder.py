@@ -11,7 +11,6 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -23,15 +22,6 @@ from tests.reliability.test_postgres_down import pg_db  # noqa: F401 - a fixture
 from tests.support.hub_process import LiveHub, make_batch, now_ms, run_cli, start_hub
 
 HOST = "bounds-host"
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
-    hub = start_hub(tmp_path_factory.mktemp("bounds"), env={"HOSTPULSE_RATE_LIMIT_PER_S": "0"})
-    try:
-        yield hub
-    finally:
-        hub.stop()
 
 
 def series(metric: str = "bounds.value", n: int = 1, **extra: object) -> list[dict[str, object]]:

@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 
 import httpx
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.reliability.scenarios import scenario
-from tests.support.hub_process import LiveHub, now_ms, start_hub
+from tests.support.hub_process import LiveHub, now_ms
 
 HOST = "wire-host"
 INT64 = 2**63 - 1
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveHub]:
-    hub = start_hub(tmp_path_factory.mktemp("wire"), env={"HOSTPULSE_RATE_LIMIT_PER_S": "0"})
-    try:
-        yield hub
-    finally:
-        hub.stop()
 
 
 def post_raw(hub: LiveHub, body: bytes, host: str = HOST) -> httpx.Response:
