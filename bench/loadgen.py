@@ -317,7 +317,7 @@ def create_tokens_inproc(db: str, hosts: list[str]) -> dict[str, str]:
     root = str(Path(__file__).resolve().parent.parent)
     if root not in sys.path:
         sys.path.insert(0, root)
-    from hostpulse.hub.auth.tokens import create_token
+    from hostpulse.hub.auth.agent_tokens import create_token
     from hostpulse.hub.storage.database import close_database, open_database
 
     async def every() -> dict[str, str]:

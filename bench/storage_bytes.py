@@ -29,7 +29,7 @@ from storage_day import simulated_day
 from tortoise.exceptions import OperationalError
 
 from hostpulse.agent.deliver.batch import new_batch_id
-from hostpulse.hub.auth.tokens import ensure_host
+from hostpulse.hub.auth.hosts import ensure_host
 from hostpulse.hub.settings import Settings
 from hostpulse.hub.storage.compactor import Compactor
 from hostpulse.hub.storage.database import close_database, connection, open_database

@@ -22,7 +22,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hostpulse.hub.auth.tokens import ensure_host
+from hostpulse.hub.auth.hosts import ensure_host
 from hostpulse.hub.storage import writer as writer_module
 from hostpulse.hub.storage.database import close_database, open_database
 from hostpulse.hub.storage.registry import SeriesRegistry

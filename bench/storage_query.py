@@ -32,7 +32,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 
 from storage_day import simulated_day
 
-from hostpulse.hub.auth.tokens import ensure_host
+from hostpulse.hub.auth.hosts import ensure_host
 from hostpulse.hub.settings import Settings
 from hostpulse.hub.storage.compactor import Compactor
 from hostpulse.hub.storage.database import close_database, open_database

@@ -4,8 +4,10 @@ HubError                 answered with its status and code
  ├── BadRequest          400  malformed or invalid input
  ├── Unauthorized        401  missing, unknown or revoked token
  ├── Forbidden           403  a token used for another host, a foreign Origin
+ ├── NotFound            404  no such series
  ├── PayloadTooLarge     413  body or batch over a limit
  ├── UnsupportedMediaType 415 a body that is not JSON
+ ├── RateLimited         429  a token over its requests per second (with Retry-After)
  └── Overloaded          503  write queue full (with Retry-After)
 SettingsError            a setting is wrong: names the key, the value and what was expected
 """
@@ -44,12 +46,20 @@ class Forbidden(HubError):
     status, code = 403, "forbidden"
 
 
+class NotFound(HubError):
+    status, code = 404, "not_found"
+
+
 class PayloadTooLarge(HubError):
     status, code = 413, "payload_too_large"
 
 
 class UnsupportedMediaType(HubError):
     status, code = 415, "unsupported_media_type"
+
+
+class RateLimited(HubError):
+    status, code = 429, "rate_limited"
 
 
 class Overloaded(HubError):

@@ -10,12 +10,12 @@ from quart import current_app
 from hostpulse.hub.anomaly import AnomalyEngine
 from hostpulse.hub.anomaly.state_store import DetectorStateStore
 from hostpulse.hub.api.clocks import ClockOffsets
-from hostpulse.hub.auth.tokens import TokenCache
+from hostpulse.hub.auth.rate_limit import TokenBucket
+from hostpulse.hub.auth.token_cache import TokenCache
 from hostpulse.hub.live.bus import LocalBus
 from hostpulse.hub.settings import Settings
 from hostpulse.hub.storage.registry import SeriesRegistry
 from hostpulse.hub.storage.writer import Writer
-from hostpulse.hub.web.security import TokenBucket
 
 
 @dataclass(slots=True)

@@ -13,7 +13,6 @@ from hostpulse.hub.anomaly.scoring import anomaly_frames, points_frame
 from hostpulse.hub.api.clocks import Reading, describe
 from hostpulse.hub.api.schemas import errors
 from hostpulse.hub.api.wire import IngestBatch, IngestResult
-from hostpulse.hub.auth.tokens import host_for_token
 from hostpulse.hub.errors import (
     BadRequest,
     Forbidden,
@@ -40,7 +39,7 @@ async def authenticate() -> None:
         raise Unauthorized(
             "an agent token is required: Authorization: Bearer <token>", code="missing_token"
         )
-    host = await host_for_token(token.strip())
+    host = await hub_state().tokens.host(token.strip())
     if host is None:
         raise Unauthorized("unknown or revoked token", code="invalid_token")
     g.host = host

@@ -13,7 +13,7 @@ from quart_schema import validate_querystring
 from hostpulse.hub.api.schemas import AnomalyList, HostList, Points, SeriesList, answers
 from hostpulse.hub.api.wire import MAX_TS, HostFilter, MetricFilter
 from hostpulse.hub.auth.viewers import require_viewer
-from hostpulse.hub.errors import BadRequest, HubError
+from hostpulse.hub.errors import BadRequest, NotFound
 from hostpulse.hub.state import hub_state
 from hostpulse.hub.storage.history import read_history
 from hostpulse.hub.storage.models import Anomaly, Host, Series
@@ -21,10 +21,6 @@ from hostpulse.wire import now_ms
 
 blueprint = Blueprint("read", __name__, url_prefix="/api/v1")
 blueprint.before_request(require_viewer)
-
-
-class NotFound(HubError):
-    status, code = 404, "not_found"
 
 
 @blueprint.get("/hosts")

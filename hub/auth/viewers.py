@@ -6,14 +6,14 @@ connect, so nothing is asked (``viewer_auth = "auto"``; ``"on"``/``"off"`` force
 from __future__ import annotations
 
 import html
-import secrets
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from quart import Blueprint, Quart, Response, redirect, request, websocket
 from quart_schema import hide
 
-from hostpulse.hub.auth.tokens import hash_token, viewer_for_token
+from hostpulse.hub.auth.hashing import hash_token, new_token
+from hostpulse.hub.auth.viewer_tokens import viewer_for_token
 from hostpulse.hub.errors import Forbidden, Unauthorized
 from hostpulse.hub.settings import Settings
 from hostpulse.hub.state import hub_state
@@ -159,7 +159,7 @@ async def login() -> Response:
     viewer = await viewer_for(token) if token else None
     if viewer is None:
         return _page("That token is unknown or revoked.", status=401)
-    session = SESSION_PREFIX + secrets.token_urlsafe(32)
+    session = new_token(SESSION_PREFIX)
     await ViewerToken.create(name=viewer.name, token_hash=hash_token(session), created_at=now_ms())
     response = redirect("/")
     response.set_cookie(

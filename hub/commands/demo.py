@@ -65,7 +65,7 @@ def demo_command(bind: str, data_dir: str, host_name: str) -> None:
 
 
 async def _run(settings: Settings, root: Path, host_name: str) -> None:
-    from hostpulse.hub.auth.tokens import create_token
+    from hostpulse.hub.auth.agent_tokens import create_token
     from hostpulse.hub.storage.database import close_database, open_database
     from hostpulse.hub.web.server import serve_hub
 

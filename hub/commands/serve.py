@@ -79,7 +79,8 @@ def token_create(name: str, db: str | None, config: str | None, viewer: bool) ->
 
     With --viewer, NAME labels a person or tool allowed to read, when the hub listens beyond
     loopback."""
-    from hostpulse.hub.auth.tokens import create_token, create_viewer_token
+    from hostpulse.hub.auth.agent_tokens import create_token
+    from hostpulse.hub.auth.viewer_tokens import create_viewer_token
 
     work = create_viewer_token(name) if viewer else create_token(name)
     token = asyncio.run(_with_database(load_settings(config, db=db).db, work))
@@ -95,7 +96,8 @@ def token_create(name: str, db: str | None, config: str | None, viewer: bool) ->
 @click.option("--viewer", is_flag=True, help="revoke NAME's viewer tokens instead of a host's")
 def token_revoke(name: str, db: str | None, config: str | None, viewer: bool) -> None:
     """Revoke every token of host NAME (or viewer NAME) at once."""
-    from hostpulse.hub.auth.tokens import revoke_tokens, revoke_viewer_tokens
+    from hostpulse.hub.auth.agent_tokens import revoke_tokens
+    from hostpulse.hub.auth.viewer_tokens import revoke_viewer_tokens
 
     work = revoke_viewer_tokens(name) if viewer else revoke_tokens(name)
     count = asyncio.run(_with_database(load_settings(config, db=db).db, work))

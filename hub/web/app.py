@@ -22,7 +22,8 @@ from hostpulse.hub.api.openapi import HubOpenAPIProvider
 from hostpulse.hub.api.schemas import Health, errors
 from hostpulse.hub.api.wire import unsupported_version
 from hostpulse.hub.auth import viewers
-from hostpulse.hub.auth.tokens import TokenCache
+from hostpulse.hub.auth.rate_limit import TokenBucket
+from hostpulse.hub.auth.token_cache import TokenCache
 from hostpulse.hub.errors import HubError, error_body
 from hostpulse.hub.live.bus import LocalBus, SessionLimits
 from hostpulse.hub.settings import Settings
@@ -32,7 +33,7 @@ from hostpulse.hub.storage.database import close_database, connection, open_data
 from hostpulse.hub.storage.registry import SeriesRegistry
 from hostpulse.hub.storage.writer import Writer
 from hostpulse.hub.web.gzip_body import GzipRequestMiddleware
-from hostpulse.hub.web.security import TokenBucket, install_security_headers
+from hostpulse.hub.web.security import install_security_headers
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     for module in (ingest, read, stream, viewers):
         app.register_blueprint(module.blueprint)
     _register_error_handlers(app)
-    install_security_headers(app)
+    install_security_headers(app, tls=bool(settings.certfile))
     viewers.install_request_guards(app)
     _register_pages(app, settings)
 

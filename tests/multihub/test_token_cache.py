@@ -1,6 +1,6 @@
 """Hubs on PostgreSQL cache agent tokens; a revocation still refuses the token at once, on every hub.
 
-The cache (hub/tokens.py, TokenCache) is dropped by the NOTIFY that `hostpulse token revoke`
+The cache (hub/auth/token_cache.py, TokenCache) is dropped by the NOTIFY that `hostpulse token revoke`
 sends in its own transaction; without its LISTEN connection a hub caches nothing."""
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from typing import Self
 
 import numpy as np
 
-from hostpulse.hub.auth.tokens import ensure_host
+from hostpulse.hub.auth.hosts import ensure_host
 from hostpulse.hub.storage.registry import SeriesRegistry
 from hostpulse.hub.storage.writer import PendingBatch, SeriesBlock, Writer
 

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 from tortoise import Tortoise
 
-from hostpulse.hub.auth.tokens import create_token, hash_token, lookup_host
+from hostpulse.hub.auth.agent_tokens import create_token
+from hostpulse.hub.auth.hashing import hash_token
+from hostpulse.hub.auth.hosts import lookup_host
 from hostpulse.hub.settings import Settings
 from hostpulse.hub.storage import migrations
 from hostpulse.hub.storage.compactor import Compactor

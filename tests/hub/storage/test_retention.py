@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hostpulse.hub.auth.tokens import ensure_host
+from hostpulse.hub.auth.hosts import ensure_host
 from hostpulse.hub.settings import Settings
 from hostpulse.hub.storage import retention
 from hostpulse.hub.storage.database import connection

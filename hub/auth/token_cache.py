@@ -1,72 +1,22 @@
-"""Agent tokens: each bound to one host, stored only as a hash, revocable."""
+"""Agent token -> host, cached in each hub and emptied by every revocation, on PostgreSQL."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import secrets
 import time
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-from tortoise.transactions import in_transaction
 
-from hostpulse.hub.storage.models import AgentToken, Host, ViewerToken
+from hostpulse.hub.auth.agent_tokens import REVOKED_CHANNEL
+from hostpulse.hub.auth.hashing import hash_token
+from hostpulse.hub.auth.hosts import lookup_host
+from hostpulse.hub.storage.models import Host
 from hostpulse.hub.tasks import cancel
-from hostpulse.wire import now_ms
 
 log = logging.getLogger(__name__)
-
-# Revocations are announced on this PostgreSQL channel, so every hub drops its cached lookups.
-REVOKED_CHANNEL = "hostpulse_tokens_revoked"
-
-TOKEN_PREFIX = "hp_"
-VIEWER_PREFIX = "hpv_"
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-async def ensure_host(name: str) -> Host:
-    host, _ = await Host.get_or_create(name=name, defaults={"first_seen": 0, "last_seen": 0})
-    return host
-
-
-async def create_token(host_name: str) -> str:
-    """Make a new token for ``host_name`` (creating the host) and return it; only its hash is kept."""
-    host = await ensure_host(host_name)
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    await AgentToken.create(host=host, token_hash=hash_token(token), created_at=now_ms())
-    return token
-
-
-async def revoke_tokens(host_name: str) -> int:
-    """Revoke every live token of ``host_name``; returns how many were revoked.
-
-    On PostgreSQL the same transaction NOTIFYs every hub's TokenCache, delivered at commit."""
-    async with in_transaction() as conn:
-        count = await AgentToken.filter(host__name=host_name, revoked_at=None).using_db(
-            conn
-        ).update(revoked_at=now_ms())
-        if conn.capabilities.dialect == "postgres":
-            await conn.execute_query("SELECT pg_notify($1, $2)", [REVOKED_CHANNEL, host_name])
-    return count
-
-
-async def lookup_host(token_hash: str) -> Host | None:
-    """The host a live token (given by its hash) is bound to, or None, from the database.
-
-    The lookup is by the token's hash through a unique index, so its timing does not depend on how
-    much of a guessed token is right; no string comparison of secrets happens here."""
-    row = (
-        await AgentToken.filter(token_hash=token_hash, revoked_at=None)
-        .select_related("host")
-        .first()
-    )
-    return row.host if row else None
 
 
 class TokenCache:
@@ -151,25 +101,3 @@ def _asyncpg_dsn(db_url: str) -> str | None:
     if parts.scheme not in ("postgres", "postgresql", "asyncpg"):
         return None
     return urlunsplit(("postgresql", parts.netloc, parts.path, "", ""))
-
-
-async def host_for_token(token: str) -> Host | None:
-    """The host a live token is bound to, or None: through the serving hub's TokenCache."""
-    from hostpulse.hub.state import hub_state  # the state module imports the storage this one does
-
-    return await hub_state().tokens.host(token)
-
-
-async def create_viewer_token(name: str) -> str:
-    """A new viewer token labelled ``name`` (a person or a tool); only its hash is kept."""
-    token = VIEWER_PREFIX + secrets.token_urlsafe(32)
-    await ViewerToken.create(name=name, token_hash=hash_token(token), created_at=now_ms())
-    return token
-
-
-async def revoke_viewer_tokens(name: str) -> int:
-    return await ViewerToken.filter(name=name, revoked_at=None).update(revoked_at=now_ms())
-
-
-async def viewer_for_token(token: str) -> ViewerToken | None:
-    return await ViewerToken.filter(token_hash=hash_token(token), revoked_at=None).first()
