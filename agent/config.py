@@ -101,10 +101,10 @@ def _string(key: str, value: Any) -> str:
 
 
 def _url(key: str, value: Any) -> str:
-    value = _string(key, value)
-    if not value.startswith(("http://", "https://")):
-        raise ConfigError(key, value, "an http:// or https:// URL")
-    return value.rstrip("/")
+    url = _string(key, value)
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError(key, url, "an http:// or https:// URL")
+    return url.rstrip("/")
 
 
 def _path(key: str, value: Any) -> Path:

@@ -33,4 +33,5 @@ class HubState:
 
 
 def hub_state() -> HubState:
-    return current_app.extensions["hostpulse"]
+    state: HubState = current_app.extensions["hostpulse"]
+    return state

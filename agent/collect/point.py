@@ -60,7 +60,7 @@ def to_point(sample: object, tick_ms: int) -> Point:
     value = sample.value
     if not _real(value):
         raise Invalid(f"{metric}: value {value!r} is a {type(value).__name__}, not a number")
-    value = float(value)  # type: ignore[arg-type]
+    value = float(value)
     if not math.isfinite(value):
         raise Invalid(f"{metric}: value {value!r} is not finite")
     labels = sample.labels
@@ -79,6 +79,6 @@ def to_point(sample: object, tick_ms: int) -> Point:
     ts = sample.ts
     if ts is None:
         ts = tick_ms
-    elif not _real(ts) or not math.isfinite(ts):  # type: ignore[arg-type]
+    elif not _real(ts) or not math.isfinite(ts):
         raise Invalid(f"{metric}: ts {ts!r} must be epoch milliseconds")
-    return Point(metric, tuple(sorted(labels.items())), unit, int(ts), value)  # type: ignore[arg-type]
+    return Point(metric, tuple(sorted(labels.items())), unit, int(ts), value)

@@ -105,12 +105,13 @@ class DetectorBank:
         if slot is None:
             return None
         name = self.detector.name.encode()
-        return (
+        blob: bytes = (
             _HEAD.pack(MAGIC, len(name))
             + name
             + _TAIL.pack(self.detector.state_size, int(self._seen[slot]), int(self._last[slot]))
             + self._state[slot].astype("<f8").tobytes()
         )
+        return blob
 
     def restore(self, series_id: Hashable, blob: bytes) -> None:
         """Replace this series' state with a snapshot; raise SnapshotError if it does not fit."""

@@ -53,7 +53,8 @@ class Scored:
 
 def _column(blocks: list[SeriesBlock], name: str) -> list[Any]:
     """The blocks' ``ts`` or ``values`` end to end, as Python ints or floats."""
-    return np.concatenate([getattr(block, name) for block in blocks]).tolist()
+    column: list[Any] = np.concatenate([getattr(block, name) for block in blocks]).tolist()
+    return column
 
 
 def _split(rows: list[Any], blocks: list[SeriesBlock]) -> list[list[Any]]:

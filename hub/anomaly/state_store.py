@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 
 from tortoise.transactions import in_transaction
 
@@ -60,7 +60,7 @@ class DetectorStateStore:
             raise
         return len(snapshots)
 
-    async def _upsert(self, snapshots: dict, now: int) -> None:  # type: ignore[type-arg]
+    async def _upsert(self, snapshots: dict[Hashable, bytes], now: int) -> None:
         async with in_transaction() as conn:
             await conn.execute_many(
                 placeholders(

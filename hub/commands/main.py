@@ -35,6 +35,8 @@ class LazyGroup(click.Group):
             raise _needs_hub(cmd_name, exc) from exc
         if module_name.startswith("hostpulse.hub."):
             command.invoke = _hub_extra_hint(cmd_name, command.invoke)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"COMMANDS[{cmd_name!r}] = {target!r} is not a click command")
         return command
 
 

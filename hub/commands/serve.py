@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import click
 
 from hostpulse.hub.errors import SettingsError
 from hostpulse.hub.settings import Settings
+
+T = TypeVar("T")
 
 db_option = click.option(
     "--db",
@@ -18,7 +22,7 @@ db_option = click.option(
 )
 
 
-def load_settings(config: str | None, **overrides: object) -> Settings:
+def load_settings(config: str | None, **overrides: Any) -> Settings:
     try:
         return Settings.load(config, **overrides)
     except SettingsError as exc:
@@ -106,7 +110,7 @@ def token_revoke(name: str, db: str | None, config: str | None, viewer: bool) ->
         sys.exit(1)
 
 
-async def _with_database(db_url: str, work):  # type: ignore[no-untyped-def]
+async def _with_database(db_url: str, work: Awaitable[T]) -> T:
     from hostpulse.hub.storage.database import close_database, open_database
 
     await open_database(db_url)

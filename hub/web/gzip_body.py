@@ -152,7 +152,8 @@ def _content_length(scope: Scope) -> int | None:
 
 
 def _bearer(scope: Scope) -> str | None:
-    for k, v in scope["headers"]:
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    for k, v in headers:
         if k == b"authorization":
             scheme, _, token = v.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and token.strip():
