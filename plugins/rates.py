@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Hashable, Mapping
-from typing import Any
 
 
 class Rates:
@@ -25,8 +24,9 @@ class Rates:
         self._clock = clock
         self._then: float | None = None
         self._elapsed: float | None = None
-        self._before: dict[Hashable, Any] = {}
-        self._now: dict[Hashable, Any] = {}
+        # A key holds a float (rate) or one device's fields (rates).
+        self._before: dict[Hashable, float | dict[str, float]] = {}
+        self._now: dict[Hashable, float | dict[str, float]] = {}
 
     def tick(self) -> float | None:
         """Start a round; return the seconds since the previous round (None on the first)."""
@@ -41,7 +41,7 @@ class Rates:
         self._now[key] = value
         before = self._before.get(key)
         elapsed = self._elapsed
-        if before is None or elapsed is None or elapsed <= 0:
+        if not isinstance(before, (int, float)) or elapsed is None or elapsed <= 0:
             return None
         delta = value - before
         if delta < 0:

@@ -14,7 +14,7 @@ import inspect
 import itertools
 import logging
 import time
-from collections.abc import Callable, Iterable, Sized
+from collections.abc import AsyncIterable, Callable, Iterable, Sized
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,8 +52,7 @@ class Collector:
 
     def __post_init__(self) -> None:
         collect = type(self.source).collect
-        self._async_gen = inspect.isasyncgenfunction(collect)
-        self._async = self._async_gen or inspect.iscoroutinefunction(collect)
+        self._async = inspect.isasyncgenfunction(collect) or inspect.iscoroutinefunction(collect)
         self._worker = None if self._async else Worker(self.name, self.pool)
 
     @property
@@ -87,22 +86,24 @@ class Collector:
             cpu[self.name] = cpu.get(self.name, 0.0) + time.thread_time() - started
 
     async def _run_async(self) -> list[Any]:
-        if self._async_gen:
+        collected = self.source.collect()
+        if isinstance(collected, AsyncIterable):  # an async generator
             taken: list[Any] = []
-            async for sample in self.source.collect():  # type: ignore[union-attr]
+            async for sample in collected:
                 taken.append(sample)
                 if len(taken) > self.max_samples:
                     break
             return self._take(taken)
-        return self._take(await self.source.collect())  # type: ignore[misc]
+        return self._take(await collected if inspect.isawaitable(collected) else collected)
 
     async def _raw(self) -> list[Any]:
         if self._worker is None:
             return await self._run_async()
         result = await self._worker.submit(self._run_sync)
         if inspect.isawaitable(result):  # a plain function that returned a coroutine
-            result = self._take(await result)
-        return result  # type: ignore[no-any-return]
+            return self._take(await result)
+        taken: list[Any] = result  # _run_sync's list, or the awaitable handled above
+        return taken
 
     async def collect(self, tick_ms: int) -> list[Point]:
         """Collect once; never raises (except cancellation): failures are logged and counted."""

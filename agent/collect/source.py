@@ -6,7 +6,7 @@ that may be a plain function, a generator or a coroutine, and returns :class:`Sa
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -85,7 +85,7 @@ class Source:
                 checked[key] = option.default
         return checked
 
-    def collect(self) -> Iterable[Sample] | Awaitable[Iterable[Sample]]:
+    def collect(self) -> Iterable[Sample] | Awaitable[Iterable[Sample]] | AsyncIterable[Sample]:
         """Return this round's samples. May be sync, a generator, or ``async def``."""
         raise NotImplementedError
 

@@ -59,8 +59,9 @@ def _default(name: str) -> Any:
                 return str(default_state_dir())
             if name == "host":
                 return "<this machine's hostname>"
-            return spec.default_factory()  # type: ignore[misc,operator]
-    raise KeyError(name)
+            if spec.default_factory is not MISSING:
+                return spec.default_factory()
+    raise KeyError(name)  # not a field, or one without a default
 
 
 def _agent_table(given: dict[str, Any]) -> list[str]:
