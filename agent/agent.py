@@ -52,7 +52,7 @@ class Agent:
         assert config.hub is not None
         self.config = config
         self.stats = stats
-        self.batcher = Batcher(config.host, config.batch_max_samples, config.batch_max_age)
+        self.batcher = Batcher(config.host, config.batch_max_samples, config.batch_max_age, config.hub)
         self.scheduler = Scheduler(collectors, self._sink)
         clock = ClockCheck(config.clock_warn_s, stats)
         self.sender = Sender(config.hub, token, transport=transport, clock=clock)
@@ -60,7 +60,7 @@ class Agent:
         self.state_lock = StateDirLock.acquire(Path(config.state_dir))
         self.spool = open_spool(config, stats)
         deadletter = DeadLetter(Path(config.state_dir) / "deadletter.jsonl")
-        self.delivery = Delivery(self.sender, self.spool, deadletter, stats, host=config.host)
+        self.delivery = Delivery(self.sender, self.spool, deadletter, stats, host=config.host, hub=config.hub)
         self._filled = asyncio.Event()
 
     def _sink(self, points: list[Point]) -> None:

@@ -35,6 +35,9 @@ class Stats:
     samples_sent: int = 0
     send_failures: int = 0
     dead_lettered: int = 0
+    #: Batches refused for good, by the hub's error code (or ``foreign_host`` / ``foreign_hub``
+    #: for a spooled batch of an earlier identity, dead-lettered without being sent).
+    refused: Counter[str] = field(default_factory=Counter)
     spool_bytes: int = 0
     spool_batches: int = 0
     #: This host's clock minus the hub's, from the last answer's Date header (None: not yet known).

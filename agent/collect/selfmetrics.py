@@ -14,6 +14,12 @@ agent.dropped              -     reason                   samples dropped since 
 agent.batches_sent         -                              batches the hub acknowledged
 agent.samples_sent         -                              samples the hub acknowledged
 agent.send_failures        -                              POSTs that failed and will be retried
+agent.dead_lettered        -                              batches put in the dead-letter file
+agent.refused              -     code                     batches refused for good, by the hub's
+                                                          error code (``host_mismatch``,
+                                                          ``invalid_token`` …) or ``foreign_host`` /
+                                                          ``foreign_hub`` (spooled under an earlier
+                                                          identity, never sent)
 agent.spool_bytes          B                              bytes waiting in the on-disk spool
 agent.spool_batches        -                              batches waiting in the on-disk spool
 agent.clock_offset_seconds s                              this host's clock minus the hub's (from the
@@ -63,6 +69,9 @@ class AgentSource(Source):
         yield Sample("agent.batches_sent", stats.batches_sent)
         yield Sample("agent.samples_sent", stats.samples_sent)
         yield Sample("agent.send_failures", stats.send_failures)
+        yield Sample("agent.dead_lettered", stats.dead_lettered)
+        for code, count in sorted(stats.refused.items()):
+            yield Sample("agent.refused", count, {"code": code})
         yield Sample("agent.spool_bytes", stats.spool_bytes, unit="B")
         yield Sample("agent.spool_batches", stats.spool_batches)
         if stats.clock_offset_s is not None:

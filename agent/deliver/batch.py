@@ -36,11 +36,18 @@ def new_batch_id(ms: int | None = None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """A sealed batch, ready to send: its id, the gzipped JSON body and how many samples it holds."""
+    """A sealed batch, ready to send: its id, the gzipped JSON body and how many samples it holds.
+
+    ``host`` and ``hub`` are the identity it was collected under; they travel with it through the
+    spool, so an agent restarted as another host or for another hub recognises it ("" = unknown,
+    a record spooled before identities were kept).
+    """
 
     batch_id: str
     body: bytes
     samples: int
+    host: str = ""
+    hub: str = ""
 
 
 def encode(batch_id: str, host: str, series: Iterable[dict[str, object]]) -> bytes:
@@ -68,6 +75,8 @@ class Batcher:
     host: str
     max_samples: int = 5000
     max_age: float = 1.0
+    #: The hub URL the batches are collected for (their identity, with ``host``).
+    hub: str = ""
     _series: dict[tuple[str, tuple[tuple[str, str], ...], str], tuple[list[int], list[float]]] = field(
         default_factory=dict
     )
@@ -110,7 +119,7 @@ class Batcher:
             for (metric, labels, unit), (ts, values) in self._series.items()
         ]
         batch_id = new_batch_id()
-        batch = Batch(batch_id, encode(batch_id, self.host, series), self._count)
+        batch = Batch(batch_id, encode(batch_id, self.host, series), self._count, self.host, self.hub)
         self._series = {}
         self._count = 0
         return batch

@@ -5,9 +5,14 @@ hub down: the failed batch and everything behind it move to the spool (on disk u
 otherwise), and new batches are appended there too, so order is kept. The head of the queue is
 retried with exponential backoff and jitter (``Retry-After`` wins when longer); once the hub is back
 the spool is replayed oldest-first, then batches go through memory again. A batch leaves the queue
-only when the hub has answered 2xx (it is committed) or refused it as invalid (dead letter). After a
+only when the hub has answered 2xx (it is committed) or refused it for good (dead letter). After a
 crash the spool may resend a batch the hub already committed: its id makes that a duplicate the hub
 ignores, so each sample is stored exactly once.
+
+A batch keeps the identity (host, hub URL) it was collected under. One of another identity — the
+host was renamed, another agent's spool, the agent now points at another hub — is dead-lettered
+without being sent: its host's token is not this agent's, and its hub is not this one, so no
+answer could take it, and it must not hold up the current host's batches behind it.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from typing import Protocol
 
 from hostpulse.agent.deliver.batch import Batch, decode
 from hostpulse.agent.deliver.deadletter import DeadLetter
-from hostpulse.agent.deliver.sender import CONFIG_STATUSES, Backoff, Outcome, Result, Sender
+from hostpulse.agent.deliver.refusals import RefusalLog
+from hostpulse.agent.deliver.sender import WRONG_URL_STATUSES, Backoff, Outcome, Result, Sender
 from hostpulse.agent.stats import Stats
 
 log = logging.getLogger("hostpulse.agent.delivery")
@@ -47,11 +53,12 @@ class Delivery:
         memory_bytes: int = 8 * 1024 * 1024,
         backoff: Backoff | None = None,
         host: str | None = None,
+        hub: str | None = None,
     ) -> None:
         self.sender = sender
-        #: The identity this agent runs under now; spooled batches keep the host they were
-        #: collected as, so a refusal of an older identity's batch cannot block this one's.
+        #: The identity this agent runs under now (None: not checked); see the module docstring.
         self.host = host
+        self.hub = hub.rstrip("/") if hub else None
         self.spool = spool
         self.deadletter = deadletter
         self.stats = stats
@@ -62,6 +69,7 @@ class Delivery:
         self._memory_size = 0
         self._wake = asyncio.Event()
         self._last_warning = 0.0
+        self.refusals = RefusalLog(stats, deadletter.path)
 
     def pending(self) -> int:
         """Batches not yet acknowledged by the hub (memory and spool)."""
@@ -105,6 +113,11 @@ class Delivery:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
+            foreign = self._foreign(batch)
+            if foreign is not None:
+                self._refuse(batch, from_spool, *foreign)
+                await asyncio.sleep(0)  # a spool of thousands must not starve the collectors
+                continue
             result = await self.sender.post(batch)
             if self._settle(batch, from_spool, result):
                 continue
@@ -122,44 +135,45 @@ class Delivery:
                 log.info("hub is reachable again; %d batch(es) to replay", len(self.spool))
             self.down = False
             self.backoff.reset()
+            self.refusals.flush()
             return True
-        stale = self._stale_identity(batch, result)
-        if stale is not None:
-            result = Result(Outcome.REJECTED, result.status, stale)
         if result.outcome is Outcome.REJECTED:
-            self._done(from_spool)
-            self.deadletter.write(batch, result.status, result.reason)
-            self.stats.dead_lettered += 1
-            self.stats.drop("dead_letter", batch.samples)
-            log.error(
-                "hub refused batch %s (%d samples) as invalid: %s; kept in %s",
-                batch.batch_id, batch.samples, result.reason, self.deadletter.path,
-            )
+            self._refuse(batch, from_spool, result.code or str(result.status), result.reason, result.status)
             return True
         self.stats.send_failures += 1
         self.down = True
         self._spill()
         return False
 
-    def _stale_identity(self, batch: Batch, result: Result) -> str | None:
-        """Why a batch refused for this agent's identity (401/403) is refused for good: it was
-        collected as another host (renamed host, another agent's spool), so no retry can pass."""
-        if self.host is None or result.status not in CONFIG_STATUSES:
+    def _refuse(self, batch: Batch, from_spool: bool, code: str, reason: str, status: int | None = None) -> None:
+        """The batch is refused for good: to the dead-letter file, counted, and out of the way."""
+        self._done(from_spool)
+        self.deadletter.write(batch, status, reason)
+        self.stats.dead_lettered += 1
+        self.stats.drop("dead_letter", batch.samples)
+        self.refusals.note(batch, code, reason)
+
+    def _foreign(self, batch: Batch) -> tuple[str, str] | None:
+        """(code, reason) when ``batch`` was collected under another identity than this agent's."""
+        if self.hub is not None and batch.hub and batch.hub.rstrip("/") != self.hub:
+            return "foreign_hub", f"collected for hub {batch.hub}, this agent now sends to {self.hub}"
+        if self.host is None:
             return None
-        collected_as = decode(batch.body).get("host")
-        if collected_as == self.host:
-            return None
-        return f"collected as host {collected_as!r}, this agent is {self.host!r}: {result.reason}"
+        # A record spooled before identities were kept says its host only in the body.
+        collected_as = batch.host or decode(batch.body).get("host")
+        if collected_as != self.host:
+            return "foreign_host", f"collected as host {collected_as!r}, this agent is {self.host!r}"
+        return None
 
     def _warn(self, result: Result, delay: float) -> None:
         now = time.monotonic()
         if now - self._last_warning < 30.0:
             return
         self._last_warning = now
-        if result.status in CONFIG_STATUSES:
+        if result.status in WRONG_URL_STATUSES:
             log.error(
-                "the hub refuses this agent (%s): check the token, the host name and the hub URL; "
-                "%d batch(es) kept, retrying in %.1fs", result.reason, self.pending(), delay,
+                "%s does not answer as a hub's ingest (%s): check the hub URL; "
+                "%d batch(es) kept, retrying in %.1fs", self.sender.url, result.reason, self.pending(), delay,
             )
         else:
             log.warning(
@@ -175,10 +189,15 @@ class Delivery:
             batch, from_spool = self._head()
             if batch is None:
                 break
+            foreign = self._foreign(batch)
+            if foreign is not None:
+                self._refuse(batch, from_spool, *foreign)
+                continue
             try:
                 result = await asyncio.wait_for(self.sender.post(batch), deadline - time.monotonic())
             except TimeoutError:
                 break
             if not self._settle(batch, from_spool, result):
                 break
+        self.refusals.flush()
         self._spill()

@@ -6,8 +6,10 @@ Layout of ``<state_dir>/spool/``::
     0000000000000008.seg
     cursor                 "<segment> <offset>": everything before it has been acknowledged
 
-Each record is framed as ``b"HPS1" | length (u32) | crc32 (u32) | payload`` where the payload is
-``id length (u16) | batch id | samples (u32) | gzipped body``. At start every segment is scanned;
+Each record is framed as ``b"HPS2" | length (u32) | crc32 (u32) | payload`` where the payload is
+``id length (u16) | batch id | samples (u32) | host length (u16) | host | hub length (u16) | hub URL |
+gzipped body``: the identity the batch was collected under is kept with it. ``HPS1`` records (no
+identity: written before it was kept) are still read, with host and hub unknown. At start every segment is scanned;
 a record whose frame or checksum does not hold (an append cut short by a crash or a full disk)
 ends its segment, which is truncated there, so the spool is always a run of whole batches.
 
@@ -33,7 +35,9 @@ from hostpulse.agent.stats import Stats
 
 log = logging.getLogger("hostpulse.agent.spool")
 
-MAGIC = b"HPS1"
+MAGIC = b"HPS2"
+#: The record of earlier agents, without the identity; read, never written.
+MAGIC_V1 = b"HPS1"
 FRAME = struct.Struct(">4sII")
 MAX_RECORD = 64 * 1024 * 1024
 
@@ -56,17 +60,36 @@ class Segment:
         return sum(record.size for record in self.records)
 
 
+def _short(text: str) -> bytes:
+    data = text.encode()
+    return struct.pack(">H", len(data)) + data
+
+
+def _read_short(payload: bytes, offset: int) -> tuple[str, int]:
+    (length,) = struct.unpack_from(">H", payload, offset)
+    end = offset + 2 + length
+    if end > len(payload):
+        raise struct.error("string runs past the record")
+    return payload[offset + 2 : end].decode(), end
+
+
 def encode(batch: Batch) -> bytes:
-    batch_id = batch.batch_id.encode()
-    payload = struct.pack(">H", len(batch_id)) + batch_id + struct.pack(">I", batch.samples) + batch.body
+    payload = (
+        _short(batch.batch_id) + struct.pack(">I", batch.samples) + _short(batch.host) + _short(batch.hub)
+        + batch.body
+    )
     return FRAME.pack(MAGIC, len(payload), zlib.crc32(payload)) + payload
 
 
-def decode(payload: bytes) -> Batch:
-    (id_length,) = struct.unpack_from(">H", payload)
-    batch_id = payload[2 : 2 + id_length].decode()
-    (samples,) = struct.unpack_from(">I", payload, 2 + id_length)
-    return Batch(batch_id, payload[6 + id_length :], samples)
+def decode(payload: bytes, magic: bytes = MAGIC) -> Batch:
+    batch_id, offset = _read_short(payload, 0)
+    (samples,) = struct.unpack_from(">I", payload, offset)
+    offset += 4
+    if magic == MAGIC_V1:
+        return Batch(batch_id, payload[offset:], samples)
+    host, offset = _read_short(payload, offset)
+    hub, offset = _read_short(payload, offset)
+    return Batch(batch_id, payload[offset:], samples, host, hub)
 
 
 def scan(path: Path) -> tuple[list[tuple[Record, Batch]], int]:
@@ -77,13 +100,13 @@ def scan(path: Path) -> tuple[list[tuple[Record, Batch]], int]:
     while offset + FRAME.size <= len(data):
         magic, length, crc = FRAME.unpack_from(data, offset)
         start, stop = offset + FRAME.size, offset + FRAME.size + length
-        if magic != MAGIC or length > MAX_RECORD or stop > len(data):
+        if magic not in (MAGIC, MAGIC_V1) or length > MAX_RECORD or stop > len(data):
             break
         payload = data[start:stop]
         if zlib.crc32(payload) != crc:
             break
         try:
-            batch = decode(payload)
+            batch = decode(payload, magic)
         except (struct.error, UnicodeDecodeError):
             break
         found.append((Record(offset, stop - offset, batch.samples), batch))
@@ -231,8 +254,10 @@ class DiskSpool:
             if self._tail is not None:
                 self._tail.flush()
             with segment.path.open("rb") as file:
+                file.seek(record.offset)
+                magic = file.read(len(MAGIC))
                 file.seek(record.offset + FRAME.size)
-                self._head = decode(file.read(record.size - FRAME.size))
+                self._head = decode(file.read(record.size - FRAME.size), magic)
         return self._head
 
     def ack(self) -> None:

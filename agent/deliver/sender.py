@@ -5,10 +5,15 @@ answer                               outcome   why
 ==================================== ========= =================================================
 2xx (``duplicate`` or not)           OK        committed by the hub (now or by an earlier try)
 408, 429, 5xx, no answer at all      RETRY     the hub is busy or away; ``Retry-After`` honoured
-401, 403, 404, 405                   RETRY     the agent is misconfigured (token, host, URL), not
-                                               the batch: keep it until the operator fixes it
-any other 4xx (400, 413, 422 …)      REJECTED  the batch itself is bad: dead-letter it, move on
+404, 405                             RETRY     the URL does not lead to a hub's ingest (a proxy
+                                               in between, a typo): the batch may pass once fixed
+401 (unknown or revoked token),      REJECTED  refused for good: no retry of this batch can pass,
+403 (``host_mismatch``), any other             so it goes to the dead-letter file with the reason
+4xx (400, 413, 422 …)                          and newer batches are not held up behind it
 ==================================== ========= =================================================
+
+A revoked token refuses every batch until the agent is given a new one; each refused batch is
+kept in the dead-letter file, so the gap is accounted for (docs/agent.md).
 """
 
 from __future__ import annotations
@@ -29,7 +34,8 @@ from hostpulse.agent.secret import Secret
 
 log = logging.getLogger("hostpulse.agent.sender")
 
-CONFIG_STATUSES = {401, 403, 404, 405}
+#: Answers that mean the agent is pointed at the wrong place, not that the hub refused the batch.
+WRONG_URL_STATUSES = {404, 405}
 MAX_RETRY_AFTER = 600.0
 
 
@@ -46,6 +52,8 @@ class Result:
     reason: str = ""
     retry_after: float | None = None
     duplicate: bool = False
+    #: The hub's error code (``host_mismatch``, ``invalid_token`` …), "" when it gave none.
+    code: str = ""
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -134,11 +142,11 @@ class Sender:
             body: Any = _json(response)
             duplicate = bool(body.get("duplicate")) if isinstance(body, dict) else False
             return Result(Outcome.OK, status, duplicate=duplicate)
-        reason = _reason(response)
+        reason, code = _reason(response)
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        if status in (408, 429) or status >= 500 or status in CONFIG_STATUSES or status < 400:
-            return Result(Outcome.RETRY, status, reason, retry_after)
-        return Result(Outcome.REJECTED, status, reason)
+        if status in (408, 429) or status >= 500 or status in WRONG_URL_STATUSES or status < 400:
+            return Result(Outcome.RETRY, status, reason, retry_after, code=code)
+        return Result(Outcome.REJECTED, status, reason, code=code)
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -151,9 +159,11 @@ def _json(response: httpx.Response) -> Any:
         return None
 
 
-def _reason(response: httpx.Response) -> str:
+def _reason(response: httpx.Response) -> tuple[str, str]:
+    """A readable reason and the hub's error code ("" when the answer is not the hub's JSON)."""
     body = _json(response)
     if isinstance(body, dict) and isinstance(body.get("error"), dict):
         error = body["error"]
-        return f"{response.status_code} {error.get('code', '')}: {error.get('message', '')}"
-    return f"{response.status_code} {response.text[:500]}"
+        code = str(error.get("code", ""))
+        return f"{response.status_code} {code}: {error.get('message', '')}", code
+    return f"{response.status_code} {response.text[:500]}", ""

@@ -153,14 +153,32 @@ def test_without_a_usable_state_dir_the_spool_lives_in_memory(tmp_path, caplog):
     assert isinstance(open_spool(AgentConfig(state_dir=tmp_path / "state"), Stats()), DiskSpool)
 
 
-async def test_a_refused_token_keeps_the_batches_and_says_what_to_check(sink: Sink, tmp_path, caplog):
+async def test_a_refused_token_dead_letters_the_batch_and_does_not_block_newer_ones(
+    sink: Sink, tmp_path, caplog
+):
+    # 401 is refused for good (unknown or revoked token): kept in the dead-letter file with the
+    # reason, logged with counts, and the batches behind it still go out once the hub takes them.
     delivery, stats = make(sink, tmp_path)
-    delivery.sender = Sender(sink.url, Secret("wrong-token"))
+    first, second = batches(2)
+    delivery.put(first)
+    delivery.put(second)
+    sink.script.append((401, {}, {"error": {"code": "invalid_token", "message": "unknown or revoked token"}}))
+    await deliver_until(delivery, lambda: stats.batches_sent == 1)
+    assert stats.dead_lettered == 1 and stats.refused == {"invalid_token": 1} and delivery.pending() == 0
+    [line] = (tmp_path / "dead.jsonl").read_text().splitlines()
+    assert json.loads(line)["reason"] == "401 invalid_token: unknown or revoked token"
+    assert "hub refused 1 batch(es) (2 samples) for good" in caplog.text
+    assert "1 invalid_token: 401 invalid_token: unknown or revoked token" in caplog.text
+
+
+async def test_a_wrong_url_keeps_the_batches_and_says_what_to_check(sink: Sink, tmp_path, caplog):
+    delivery, stats = make(sink, tmp_path)
     delivery.put(batches(1)[0])
+    sink.script.extend([(404, {}, {"error": {"code": "not_found", "message": "no such route"}})] * 50)
     task = asyncio.create_task(delivery.run())
     while stats.send_failures < 2:
         await asyncio.sleep(0.01)
     task.cancel()
     await delivery.sender.aclose()
     assert len(delivery.spool) == 1 and stats.dead_lettered == 0
-    assert "the hub refuses this agent (401 unauthorized: token): check the token" in caplog.text
+    assert "does not answer as a hub's ingest (404 not_found: no such route): check the hub URL" in caplog.text

@@ -47,7 +47,7 @@ async def test_resending_the_same_batch_is_a_duplicate_for_the_hub(sink: Sink):
     ("status", "outcome"),
     [(400, Outcome.REJECTED), (413, Outcome.REJECTED), (422, Outcome.REJECTED),
      (408, Outcome.RETRY), (429, Outcome.RETRY), (500, Outcome.RETRY), (503, Outcome.RETRY),
-     (401, Outcome.RETRY), (403, Outcome.RETRY), (404, Outcome.RETRY)],
+     (401, Outcome.REJECTED), (403, Outcome.REJECTED), (404, Outcome.RETRY), (405, Outcome.RETRY)],
 )
 async def test_what_each_answer_means(sink: Sink, status, outcome):
     sink.script.append((status, {"Retry-After": "7"}, {"error": {"code": "c", "message": "why"}}))
