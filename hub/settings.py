@@ -25,6 +25,8 @@ class Settings:
     bind: str = "127.0.0.1:8700"
     redis: str | None = None
     static_dir: Path = DEFAULT_STATIC_DIR
+    #: What the hub serves to install agents (hub/api/install.py): `hostpulse wheelhouse build` fills it.
+    wheelhouse: Path = Path("wheelhouse")
     #: Largest request body accepted, after gzip decompression.
     max_body_bytes: int = 32 * 1024 * 1024
     #: A request's body (gzip'd or not) must arrive within this many seconds, else 408.

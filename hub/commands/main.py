@@ -17,6 +17,8 @@ COMMANDS: dict[str, str] = {
     "detect": "hostpulse.hub.commands.detect:detect_command",
     "agent": "hostpulse.agent.commands.cli:agent_command",
     "plugins": "hostpulse.agent.commands.cli:plugins_group",
+    "host": "hostpulse.hub.commands.host:host_group",
+    "wheelhouse": "hostpulse.hub.commands.host:wheelhouse_group",
 }
 
 
