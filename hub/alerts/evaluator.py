@@ -82,8 +82,8 @@ class Evaluator:
         points the anomaly detector flagged. Returns the transitions it caused."""
         out: list[Transition] = []
         flags: dict[int, set[int]] = {}
-        for sid, t in flagged:
-            flags.setdefault(sid, set()).add(t)
+        for sid, flagged_ts in flagged:
+            flags.setdefault(sid, set()).add(flagged_ts)
         for ref, t, v in zip(refs, ts, values, strict=True):
             if not len(t):
                 continue

@@ -181,11 +181,11 @@ class RobustDetector(Detector):
         bias = 1.0 / (n + 1.0)  # running mean until the time constant is the shorter memory
 
         # Every decay weight of this step in three vector operations instead of fifteen.
-        rates = LN2 / np.maximum(
+        rates: FloatArray = LN2 / np.maximum(
             self._halflife_ms[None, :], np.multiply.outer(spacing, self._min_samples)
         )
-        decay = -np.expm1(-dt[:, None] * rates)
-        alphas = np.maximum(decay, bias[:, None])
+        decay: FloatArray = -np.expm1(-dt[:, None] * rates)
+        alphas: FloatArray = np.maximum(decay, bias[:, None])
 
         def alpha(key: str) -> FloatArray:
             return alphas[:, self._k_index[key]]

@@ -12,14 +12,17 @@ from typing import Any
 
 from pydantic import BaseModel
 from quart_schema.openapi import OpenAPIProvider
+from quart_schema.typing import Model
 
 
 class HubOpenAPIProvider(OpenAPIProvider):
     def build_response_object(
-        self, model: type[BaseModel], headers_model: type[BaseModel] | None
+        self, model: type[Model], headers_model: type[Model] | None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         response, definitions = super().build_response_object(model, None)
         if headers_model is not None:
+            if not (isinstance(headers_model, type) and issubclass(headers_model, BaseModel)):
+                raise TypeError(f"response headers {headers_model!r}: a pydantic model is needed")
             response["headers"] = response_headers(headers_model)
         return response, definitions
 

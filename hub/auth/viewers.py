@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 from quart import Blueprint, Quart, Response, redirect, request, websocket
 from quart_schema import hide
+from werkzeug.datastructures import Headers
+from werkzeug.wrappers.response import Response as WerkzeugResponse
 
 from hostpulse.hub.auth.hashing import hash_token, new_token
 from hostpulse.hub.auth.viewer_tokens import viewer_for_token
@@ -44,7 +46,7 @@ def _loopback_bind(settings: Settings) -> bool:
     return host == "localhost" or host == "::1" or host.startswith("127.")
 
 
-def _presented(headers: Mapping[str, str], cookies: Mapping[str, str]) -> str | None:
+def _presented(headers: Headers | Mapping[str, str], cookies: Mapping[str, str]) -> str | None:
     scheme, _, token = headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
@@ -72,7 +74,7 @@ async def is_viewer(*, ws: bool = False) -> bool:
     return token is not None and await viewer_for(token) is not None
 
 
-def same_origin(headers: Mapping[str, str]) -> bool:
+def same_origin(headers: Headers | Mapping[str, str]) -> bool:
     """Whether a browser sent this from one of the hub's own pages. Browsers send Origin on
     WebSocket upgrades and on POSTs (and Sec-Fetch-Site, where Origin is left out); clients that
     are not browsers send neither and are let through: a token covers them."""
@@ -153,7 +155,7 @@ async def login_form() -> Response:
 
 @blueprint.post("/login")
 @hide
-async def login() -> Response:
+async def login() -> Response | WerkzeugResponse:  # redirect() is typed as werkzeug's
     form = await request.form
     token = (form.get("token") or "").strip()
     viewer = await viewer_for(token) if token else None
@@ -176,7 +178,7 @@ async def login() -> Response:
 
 @blueprint.post("/logout")
 @hide
-async def logout() -> Response:
+async def logout() -> WerkzeugResponse:
     session = request.cookies.get(COOKIE, "")
     if session.startswith(SESSION_PREFIX):  # never a viewer token itself: others may share it
         await ViewerToken.filter(token_hash=hash_token(session), revoked_at=None).update(

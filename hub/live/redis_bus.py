@@ -115,9 +115,9 @@ class RedisBus(LocalBus):
     def has_subscribers(self) -> bool:
         return bool(self.subscribers) or self._remote_watchers
 
-    def publish(self, frame: dict[str, Any]) -> None:
+    def publish(self, frame: dict[str, Any], encoded: str | None = None) -> None:
         """Deliver to this hub's sessions now; queue for the other hubs if any of them watches."""
-        LocalBus.publish(self, frame)
+        LocalBus.publish(self, frame, encoded)
         if not self._remote_watchers:
             return
         try:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -14,7 +15,7 @@ from hostpulse.hub.storage.migrations import migrate
 MODELS = ["hostpulse.hub.storage.models"]
 
 
-def tortoise_config(db_url: str) -> dict:
+def tortoise_config(db_url: str) -> dict[str, Any]:
     return {
         "connections": {"default": db_url},
         "apps": {"models": {"models": MODELS, "default_connection": "default"}},

@@ -9,6 +9,7 @@ rows of several series at once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -157,7 +158,7 @@ async def _existing(
     )
 
 
-def _hour_buckets(rows: list[dict]) -> Buckets:
+def _hour_buckets(rows: list[dict[str, Any]]) -> Buckets:
     if not rows:
         return Buckets.empty()
     return Buckets(

@@ -119,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     async def known_token(token: str) -> bool:
         return await tokens.host(token) is not None
 
+    # Quart's way to wrap its ASGI entry point in middleware (its docs); mypy sees a method.
     app.asgi_app = GzipRequestMiddleware(  # type: ignore[method-assign]
         app.asgi_app, settings.max_body_bytes, known_token, settings.body_timeout_s
     )

@@ -18,13 +18,20 @@ from __future__ import annotations
 import asyncio
 import zlib
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import orjson
+from hypercorn.typing import (
+    ASGIReceiveCallable,
+    ASGIReceiveEvent,
+    ASGISendCallable,
+    HTTPScope,
+    Scope,
+)
 
 from hostpulse.hub.errors import error_body
 
-Scope = dict[str, Any]
+#: What it wraps: Quart's ``app.asgi_app``.
+ASGIApp = Callable[[Scope, ASGIReceiveCallable, ASGISendCallable], Awaitable[None]]
 #: Whether a bearer token is one the hub accepts (an agent's): TokenCache.host, in the app.
 TokenCheck = Callable[[str], Awaitable[bool]]
 #: Inflated bytes per step: a 32 MiB body yields to the event loop every ~1 ms of zlib.
@@ -34,14 +41,16 @@ ENCODINGS = (b"gzip", b"identity")
 
 class GzipRequestMiddleware:
     def __init__(
-        self, app: Any, max_bytes: int, known_token: TokenCheck, timeout_s: float
+        self, app: ASGIApp, max_bytes: int, known_token: TokenCheck, timeout_s: float
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.known_token = known_token
         self.timeout_s = timeout_s
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+    async def __call__(
+        self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -80,25 +89,28 @@ class GzipRequestMiddleware:
         ] + [(b"content-length", str(len(body)).encode())]
         sent = False
 
-        async def replay() -> dict[str, Any]:
+        async def replay() -> ASGIReceiveEvent:
             nonlocal sent
             if sent:
-                return await receive()  # type: ignore[no-any-return]
+                return await receive()
             sent = True
             return {"type": "http.request", "body": bytes(body), "more_body": False}
 
-        await self.app({**scope, "headers": headers}, replay, send)
+        inflated: HTTPScope = {**scope, "headers": headers}
+        await self.app(inflated, replay, send)
 
-    async def _inflate(self, receive: Any, send: Any) -> bytearray | None:
+    async def _inflate(
+        self, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> bytearray | None:
         """The inflated body, or None when a refusal was sent (or the client left)."""
         inflater = zlib.decompressobj(wbits=31)
         body = bytearray()
         received = 0
         while True:
             message = await receive()
-            if message["type"] == "http.disconnect":
+            if message["type"] != "http.request":  # http.disconnect: the client left
                 return None
-            chunk = message.get("body", b"")
+            chunk = message["body"]
             received += len(chunk)
             if received > self.max_bytes:
                 await _reply(send, 413, "payload_too_large", f"body over {self.max_bytes} bytes")
@@ -135,13 +147,13 @@ class GzipRequestMiddleware:
         return body
 
 
-def _encoding(scope: Scope) -> bytes | None:
+def _encoding(scope: HTTPScope) -> bytes | None:
     """The request's Content-Encoding, lowercased, several headers joined as a list would be."""
     values = [v.strip().lower() for k, v in scope["headers"] if k == b"content-encoding"]
     return b", ".join(values) if values else None
 
 
-def _content_length(scope: Scope) -> int | None:
+def _content_length(scope: HTTPScope) -> int | None:
     for k, v in scope["headers"]:
         if k == b"content-length":
             try:
@@ -151,9 +163,8 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-def _bearer(scope: Scope) -> str | None:
-    headers: list[tuple[bytes, bytes]] = scope["headers"]
-    for k, v in headers:
+def _bearer(scope: HTTPScope) -> str | None:
+    for k, v in scope["headers"]:
         if k == b"authorization":
             scheme, _, token = v.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and token.strip():
@@ -161,7 +172,7 @@ def _bearer(scope: Scope) -> str | None:
     return None
 
 
-async def _reply(send: Any, status: int, code: str, message: str) -> None:
+async def _reply(send: ASGISendCallable, status: int, code: str, message: str) -> None:
     body = orjson.dumps(error_body(code, message))
     await send(
         {
@@ -173,4 +184,4 @@ async def _reply(send: Any, status: int, code: str, message: str) -> None:
             ],
         }
     )
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
