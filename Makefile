@@ -44,8 +44,10 @@ dist: $(VENV)/.installed build
 chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
+# ruff, then mypy --strict on the package under its installed names (.ci/typecheck.py says why).
 lint: $(VENV)/.installed
 	$(BIN)/ruff check agent hub plugins tests bench
+	$(BIN)/python .ci/typecheck.py
 
 clean:
 	rm -rf $(VENV) frontend/node_modules frontend/dist
