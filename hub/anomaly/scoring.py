@@ -8,15 +8,15 @@ step (docs/anomaly.md), and duplicates, already weeded out by the writer, are ne
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from hostpulse.hub.anomaly import AnomalyEngine, BatchResult
+from hostpulse.hub.anomaly.pieces import detect_in_pieces
 from hostpulse.hub.storage.registry import SeriesInfo
-from hostpulse.hub.storage.writer import PendingBatch, SeriesBlock
+from hostpulse.hub.storage.writer import PendingBatch, Scorer, SeriesBlock
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +66,14 @@ def _split(rows: list[Any], blocks: list[SeriesBlock]) -> list[list[Any]]:
     return out
 
 
-def group_scorer(engine: AnomalyEngine) -> Callable[[list[PendingBatch]], None]:
-    def score(batches: list[PendingBatch]) -> None:
+def group_scorer(engine: AnomalyEngine) -> Scorer:
+    async def score(batches: list[PendingBatch]) -> None:
         blocks = [block for batch in batches for block in batch.blocks]
         owners = [batch for batch in batches for _ in batch.blocks]
         try:
-            result = engine.detect(
+            # In pieces: a group's detection grows with its batches and must not hold the loop.
+            result = await detect_in_pieces(
+                engine,
                 [b.series_id for b in blocks],
                 [b.ts for b in blocks],
                 [b.values for b in blocks],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ import numpy as np
 from tortoise.transactions import in_transaction
 
 from hostpulse.hub.errors import Overloaded
+from hostpulse.hub.storage.database import connection
 from hostpulse.hub.storage.sql import placeholders
 from hostpulse.hub.tasks import cancel
 
@@ -61,13 +62,15 @@ class WriterStats:
     commit_seconds_total: float = 0.0  # with ``commits``, the mean commit latency over any window
 
 
+Scorer = Callable[[list[PendingBatch]], Awaitable[None]]
+
+
 class Writer:
-    def __init__(
-        self, max_pending: int, score: Callable[[list[PendingBatch]], None] | None = None
-    ) -> None:
+    def __init__(self, max_pending: int, score: Scorer | None = None) -> None:
         """``score`` runs on the new (not duplicate) batches of each group just before they are
         inserted: anomaly detection, once per group rather than once per request, so its numpy
-        steps run over every series of the group at once; it fills ``anomalies`` and ``scored``."""
+        steps run over every series of the group at once; it fills ``anomalies`` and ``scored``.
+        It is awaited, so that it can hand the event loop back between pieces of a big group."""
         self._score = score
         self._queue: asyncio.Queue[PendingBatch] = asyncio.Queue(maxsize=max_pending)
         self._task: asyncio.Task[None] | None = None
@@ -98,7 +101,12 @@ class Writer:
                 code="queue_full",
                 headers={"Retry-After": "1"},
             ) from None
-        return await batch.done
+        # Shielded: a client that disconnects cancels its request, and a bare await would cancel
+        # the future the writer is about to resolve. Its set_result then raised InvalidStateError
+        # after the commit, and the except below answered the *next* batches of the group 503
+        # "storage unavailable" although they were stored (issue 18, seen on PostgreSQL).
+        batch.done.add_done_callback(_retrieve)
+        return await asyncio.shield(batch.done)
 
     async def _run(self) -> None:
         while True:
@@ -147,7 +155,7 @@ class Writer:
             owners = {id(b) for b in fresh}
             duplicates = [b for b in group if id(b) not in owners]
             if fresh and self._score is not None:
-                self._score(fresh)
+                await self._score(fresh)
             if fresh:
                 await _insert_blocks(
                     conn, dialect, [_block_row(k) for b in fresh for k in b.blocks]
@@ -170,9 +178,33 @@ class Writer:
         self.stats.last_commit_seconds = elapsed
         self.stats.commit_seconds_total += elapsed
         for batch in fresh:
-            batch.done.set_result(False)
+            _resolve(batch, False)
         for batch in duplicates:
-            batch.done.set_result(True)
+            _resolve(batch, True)
+
+    async def committed(self, host_id: int, batch_id: str) -> bool:
+        """Whether this host's ``batch_id`` is already stored: a reused id must change nothing,
+        so ingest asks before it creates a series or changes a unit for it."""
+        conn = connection()
+        rows = await conn.execute_query_dict(
+            placeholders(
+                conn.capabilities.dialect,
+                "SELECT 1 AS found FROM ingested_batches WHERE host_id = ? AND batch_id = ?",
+            ),
+            [host_id, batch_id],
+        )
+        return bool(rows)
+
+
+def _resolve(batch: PendingBatch, duplicate: bool) -> None:
+    if not batch.done.done():
+        batch.done.set_result(duplicate)
+
+
+def _retrieve(future: asyncio.Future[bool]) -> None:
+    """Mark an error as seen: nobody awaits the future of a request whose client has gone."""
+    if not future.cancelled():
+        future.exception()
 
 
 BLOCK_COLUMNS = ("series_id", "t_min", "t_max", "count", "ts", "values")
@@ -235,7 +267,7 @@ async def _claim_keys(
     return claimed
 
 
-async def _touch_hosts(conn, dialect: str, batches: list[PendingBatch]) -> None:
+async def _touch_hosts(conn: Any, dialect: str, batches: list[PendingBatch]) -> None:
     latest: dict[int, tuple[int, str]] = {}
     for b in batches:
         latest[b.host_id] = (max(b.received_at, latest.get(b.host_id, (0, ""))[0]), b.agent_version)
