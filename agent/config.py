@@ -66,7 +66,9 @@ class AgentConfig:
         default=30.0, metadata={"help": "warn when this host's clock is this many seconds off the hub's"}
     )
     log_level: str = field(default="info", metadata={"help": "debug, info, warning or error"})
-    #: ``[plugins.NAME]`` tables, checked against the discovered sources by ``source_settings``.
+    #: ``[plugins.NAME]`` tables, checked against the discovered sources by
+    #: :func:`hostpulse.agent.collect.plan.plan`: an unknown name is a ConfigError (a warning when
+    #: a plugin failed to load, as it may be that one).
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def token_value(self) -> Secret | None:

@@ -49,7 +49,7 @@ CANDIDATES = {
     # name: (encode(ts, values) -> bytes, exact)
     "row per sample (sqlite, measured 41 B)": (None, True),
     "raw f8 + i8, zlib": (lambda t, v: zlib.compress(t.tobytes() + v.tobytes(), 9), True),
-    "f32 + zlib (STACK-NOTES, lossy)": (
+    "f32 + zlib (lossy)": (
         lambda t, v: zlib.compress(v.astype(np.float32).tobytes(), 9) + ts_dod(t), False),
     "f8 shuffled + zlib": (lambda t, v: ts_dod(t) + zlib.compress(shuffled(v), 9), True),
     "f8 shuffled + zstd": (lambda t, v: ts_dod(t) + zstd9(shuffled(v)), True),

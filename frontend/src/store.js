@@ -1,5 +1,6 @@
 // Our own point buffers, one per series. Chart.js datasets point at these arrays (parsing: false),
-// and we never push into dataset.data: with decimation it is a getter over a copy (STACK-NOTES).
+// and we never push into dataset.data: with the decimation plugin on, Chart.js 4 makes it a getter
+// over its decimated copy, so a push() would land in that copy and be lost at the next update.
 
 /**
  * One point as Chart.js reads it with parsing off, plus the hub's optional extras:

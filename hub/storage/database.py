@@ -1,5 +1,6 @@
 """Opening and closing the database. ``register_tortoise`` for Quart is broken in Tortoise 1.1.9
-(STACK-NOTES), so the app calls these from before_serving/after_serving."""
+(every query in a request failed with "No TortoiseContext is currently active"), so the app calls
+these from before_serving/after_serving, with the global fallback the other integrations enable."""
 
 from __future__ import annotations
 
