@@ -161,3 +161,11 @@ def test_no_import_cycle_in_agent_hub_plugins() -> None:
     assert sum(map(len, graph.values())) > 100  # imports were found at all
     cycles = [" -> ".join(c) for c in _cycles(graph)]
     assert cycles == [], "import cycles (each line: modules importing one another): " + "; ".join(cycles)
+
+
+def test_frontend_readme_names_every_module() -> None:
+    readme = (ROOT / "frontend" / "README.md").read_text()
+    src = ROOT / "frontend" / "src"
+    modules = sorted(str(p.relative_to(src)) for p in src.rglob("*.js"))
+    assert len(modules) > 20  # the source folder was found
+    assert [m for m in modules if f"`{m}`" not in readme] == []
