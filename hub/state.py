@@ -1,7 +1,7 @@
 """What one running hub holds: settings, the writer, the series registry, the live bus, the
 anomaly engine and its state store, the agent-token cache, the ingest rate limit, the agents' clock
-offsets and the count of WebSocket sessions. Modules below the app (auth, api) are handed what they
-need or read it here at request time; this module imports none of them back."""
+offsets and the count of WebSocket sessions. What it holds never imports it back (no import cycle,
+tests/test_layout.py); the request handlers read it through :func:`hub_state`."""
 
 from __future__ import annotations
 
