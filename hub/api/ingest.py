@@ -11,6 +11,7 @@ from quart_schema import RequestSchemaValidationError, document_request, validat
 
 from hostpulse.hub.anomaly.scoring import anomaly_frames, points_frame
 from hostpulse.hub.api.clocks import Reading, describe
+from hostpulse.hub.api.dedupe import keep_once
 from hostpulse.hub.api.schemas import errors
 from hostpulse.hub.api.wire import IngestBatch, IngestResult
 from hostpulse.hub.errors import (
@@ -77,12 +78,17 @@ async def ingest() -> IngestResult:
         )
     _check_limits(state, data)
     received = now_ms()
+    # Each series once, each of its timestamps once (the last given): hub/api/dedupe.py.
     ts_all, values_all, offsets = _columns(data)
+    columns = keep_once(data.series, ts_all, values_all, offsets)
+    ts_all, values_all, offsets = columns.ts, columns.values, columns.offsets
     _check_clock(state, ts_all, received, g.clock)
+    if not state.registry.known(host.id, columns.items) and await state.writer.committed(
+        host.id, data.batch_id
+    ):  # a reused batch_id changes nothing: no series created, no unit changed
+        return IngestResult(batch_id=data.batch_id, accepted=0, duplicate=True)
     try:
-        infos = await state.registry.resolve_many(
-            host.id, host.name, [(s.metric, s.labels, s.unit) for s in data.series]
-        )
+        infos = await state.registry.resolve_many(host.id, host.name, columns.items)
     except SeriesLimitReached as exc:
         raise BadRequest(str(exc), code="series_limit_reached") from None
     blocks = [
