@@ -63,12 +63,11 @@ def files_under(root: Path) -> list[str]:
 def start_printed_agent(output: str, log: Path) -> subprocess.Popen[bytes]:
     """Start the agent with the command the script printed (no systemd here)."""
     words = shlex.split(output.strip().splitlines()[-1])
-    env = dict(os.environ)
+    # As on a fresh host: no HOSTPULSE_* of the test run; the venv's built-in sources all load.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("HOSTPULSE_")}
     while "=" in words[0] and not words[0].startswith("/"):
         key, _, value = words.pop(0).partition("=")
         env[key] = value
-    env.pop("HOSTPULSE_TOKEN", None)
-    env["HOSTPULSE_PLUGINS"] = ""
     with log.open("ab") as out:
         return subprocess.Popen(words, env=env, stdout=out, stderr=out)
 
@@ -105,6 +104,7 @@ def test_install_runs_the_agent_upgrades_and_uninstalls(hub: LiveHub, tmp_path: 
         wait_first_point(hub, HOST, agent, log)
         seconds = time.monotonic() - started
         print(f"from the copied command to {HOST}'s first point on the hub: {seconds:.1f} s")
+        assert seconds < 60, seconds  # ~10 s measured (install ~5-7 s, first batch ~2 s)
         unit = root / "etc/systemd/system/hostpulse-agent.service"
         assert f"ExecStart={root}/opt/hostpulse/bin/hostpulse agent --config {root}/etc/hostpulse/agent.toml" in unit.read_text()
         assert f"LoadCredential=token:{root}/etc/hostpulse/token" in unit.read_text()
