@@ -16,6 +16,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# The shape is a wire rule the agent reads too; app.py and gzip_body.py import it from here.
+from hostpulse.wire import error_body
+
 
 class HubError(Exception):
     status = 500
@@ -70,7 +73,3 @@ class SettingsError(Exception):
     def __init__(self, key: str, value: Any, expected: str) -> None:
         self.key, self.value, self.expected = key, value, expected
         super().__init__(f"{key} = {value!r}: expected {expected}")
-
-
-def error_body(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}

@@ -11,6 +11,7 @@ from typing import Any
 
 from hostpulse.hub.alerts.config import parse_alerts
 from hostpulse.hub.errors import SettingsError
+from hostpulse.wire import MAX_LABEL_LENGTH, MAX_LABELS
 
 # A checkout serves `make build`'s frontend/dist; an installed wheel carries the same files as the
 # package hostpulse.hub.dashboard (pyproject.toml's package-dir maps it onto frontend/dist).
@@ -39,8 +40,9 @@ class Settings:
     max_series_per_batch: int = 20_000
     #: New series a host may create, in all (a label-cardinality explosion stops here); 0: no limit.
     max_series_per_host: int = 20_000
-    max_labels: int = 32
-    max_label_length: int = 256
+    #: Defaults are the wire's limits, which the agent obeys (hostpulse.wire).
+    max_labels: int = MAX_LABELS
+    max_label_length: int = MAX_LABEL_LENGTH
     #: Batches waiting for the writer; past this, ingest answers 503 with Retry-After.
     write_queue_batches: int = 256
     #: A host is online when its last batch arrived within this many seconds.

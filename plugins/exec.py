@@ -25,8 +25,9 @@ from typing import Any, ClassVar
 from hostpulse import Option, Sample, Source, hookimpl
 from hostpulse.agent.errors import ConfigError, PluginError
 from hostpulse.plugins import exposition
-from hostpulse.plugins.names import METRIC_RE, check_choice, check_prefix, check_strings
+from hostpulse.plugins.names import check_choice, check_prefix, check_strings
 from hostpulse.plugins.rates import Rates
+from hostpulse.wire import METRIC_RE
 
 log = logging.getLogger("hostpulse.plugins.exec")
 

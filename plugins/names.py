@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import urlsplit
 
 from hostpulse.agent.errors import ConfigError
-
-#: The hub's rule for metric names (docs/protocol.md).
-METRIC_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
+from hostpulse.wire import METRIC_RE
 
 
 class NameFilter:

@@ -8,16 +8,11 @@ from __future__ import annotations
 
 import math
 import numbers
-import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
 from hostpulse.agent.collect.source import Sample
-
-METRIC = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
-MAX_METRIC = 200
-MAX_LABELS = 32
-MAX_LABEL_LENGTH = 200
+from hostpulse.wire import MAX_LABEL_LENGTH, MAX_LABELS, MAX_METRIC, METRIC_RE
 
 
 class Point(NamedTuple):
@@ -55,7 +50,7 @@ def to_point(sample: object, tick_ms: int) -> Point:
     if not isinstance(sample, Sample):
         raise Invalid(f"expected a Sample, got {type(sample).__name__}")
     metric = sample.metric
-    if not isinstance(metric, str) or len(metric) > MAX_METRIC or not METRIC.match(metric):
+    if not isinstance(metric, str) or len(metric) > MAX_METRIC or not METRIC_RE.match(metric):
         raise Invalid(f"metric {metric!r} is not a dotted lowercase name")
     value = sample.value
     if not _real(value):

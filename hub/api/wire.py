@@ -22,8 +22,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from hostpulse.hub.storage.registry import labels_key
+from hostpulse.wire import MAX_HOST, MAX_METRIC, METRIC_PATTERN
 
-METRIC_PATTERN = r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$"
 BATCH_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 MAX_TS = 2**53 - 1
 #: The one version of the protocol this hub speaks; another is refused as ``unsupported_version``.
@@ -41,8 +41,6 @@ def _no_nul(value: str) -> str:
 _NO_NUL = AfterValidator(_no_nul)
 
 
-#: The longest host name and metric name (hosts.name, series.metric).
-MAX_HOST, MAX_METRIC = 255, 200
 # Strings the database can hold: no NUL, no longer than their column.
 HostName = Annotated[str, StringConstraints(min_length=1, max_length=MAX_HOST), _NO_NUL]
 #: A filter of the read API: empty means none; a NUL or a longer value cannot match anything.
@@ -66,7 +64,7 @@ class SeriesIn(BaseModel):
 
     model_config = ConfigDict(allow_inf_nan=False, strict=True)
 
-    metric: str = Field(max_length=200, pattern=METRIC_PATTERN)
+    metric: str = Field(max_length=MAX_METRIC, pattern=METRIC_PATTERN)
     labels: dict[LabelText, LabelText] = Field(default_factory=dict)
     unit: Unit = ""
     # Bounded by JavaScript's largest exact integer: the dashboard reads these as numbers.

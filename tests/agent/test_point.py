@@ -51,3 +51,18 @@ def test_bad_samples_are_refused_with_a_reason(sample, reason):
 def test_as_json_is_the_once_line_shape():
     point = to_point(Sample("mem.used", 5, {"a": "b"}, "B", ts=7), 0)
     assert point.as_json() == {"metric": "mem.used", "labels": {"a": "b"}, "ts": 7, "value": 5.0, "unit": "B"}
+
+
+def test_the_agent_refuses_exactly_what_the_hub_refuses_by_default():
+    """The agent's limits are the hub's defaults: a sample at the limit goes, one over it does not."""
+    from hostpulse.hub.settings import Settings
+
+    settings = Settings()
+    longest = "v" * settings.max_label_length
+    assert to_point(Sample("m", 1, {"k": longest}), 0).labels == (("k", longest),)
+    with pytest.raises(Invalid, match="longer than"):
+        to_point(Sample("m", 1, {"k": longest + "v"}), 0)
+    most = {f"k{i}": "v" for i in range(settings.max_labels)}
+    assert len(to_point(Sample("m", 1, most), 0).labels) == settings.max_labels
+    with pytest.raises(Invalid, match="labels, at most"):
+        to_point(Sample("m", 1, {**most, "one_more": "v"}), 0)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hostpulse.agent.collect.source import Source
-from hostpulse.plugins.names import METRIC_RE
+from hostpulse.wire import METRIC_RE
 
 DOC = (Path(__file__).parents[2] / "docs" / "sources.md").read_text()
 #: Keys the agent reads from every [plugins.NAME] table itself (agent/config.py SOURCE_KEYS).
