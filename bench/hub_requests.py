@@ -1,0 +1,246 @@
+"""The hub's cost per small request beside the framework's floor, side by side in one run.
+
+    .venv/bin/python bench/hub_requests.py                     # floor, hub on SQLite, hub on PostgreSQL
+    .venv/bin/python bench/hub_requests.py --targets floor,sqlite --duration 15
+    .venv/bin/python bench/hub_requests.py --fleet --targets sqlite   # the largest paced fleet held
+
+The same load generator (bench/loadgen.py's run_load: closed-loop agents, each its own keep-alive
+connection, gzip bodies, Bearer tokens) runs in turn against:
+
+* ``floor``: a bare Quart app on Hypercorn (and uvloop, as ``hostpulse hub`` runs) whose one route
+  checks the bearer token against a set, inflates the gzip body, parses it with orjson and answers
+  the hub's JSON. What a request costs before the hub does anything of its own;
+* ``sqlite``: ``hostpulse hub`` on a fresh SQLite file;
+* ``postgres``: ``hostpulse hub`` on a fresh database on 127.0.0.1:5432 (dropped afterwards).
+
+Each target is a separate process; its CPU (user + system, psutil) is read before and after the
+timed load, so "server CPU ms per request" is the server's own time, not the machine's. Series are
+created by one untimed batch per agent first. Printed per target: requests/s, samples/s, server
+CPU ms per request, its ratio to the floor's, and ingest latency p50/p95/p99/max.
+
+``--fleet`` instead ramps a paced fleet (each agent ``--series`` series, one point every second)
+against each hub target, ``--fleet-step`` agents more each step, each step ``--duration`` s, and
+reports the largest fleet whose ingest p99 stayed within ``--p99-ms`` (250) with nothing left
+unacknowledged. Everything is on loopback and stops by itself. Timing on a shared 2-core machine
+is noisy: compare targets of the same run, not runs of different days.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
+
+from loadgen import LoadConfig, create_tokens_inproc, host_names, run_load  # noqa: E402
+from multihub import drop_database, make_database  # noqa: E402
+
+from tests.support.hub_process import LiveHub, free_port, start_hub  # noqa: E402
+
+TARGETS = ("floor", "sqlite", "postgres")
+
+#: The floor: Quart + Hypercorn + uvloop, bearer check, gzip, orjson, a JSON answer. Nothing else.
+FLOOR_APP = r'''
+import gzip, sys, orjson, uvloop
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from quart import Quart, request
+
+tokens = set(orjson.loads(open(sys.argv[1], "rb").read()).values())
+app = Quart("floor")
+
+@app.get("/healthz")
+async def healthz():
+    return {"ok": True}
+
+@app.post("/api/v1/ingest")
+async def ingest():
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or token not in tokens:
+        return {"error": {"code": "invalid_token", "message": "unknown token"}}, 401
+    body = orjson.loads(gzip.decompress(await request.get_data()))
+    accepted = sum(len(s["ts"]) for s in body["series"])
+    return {"batch_id": body["batch_id"], "accepted": accepted, "duplicate": False}
+
+config = Config()
+config.bind = [sys.argv[2]]
+config.accesslog = None
+uvloop.run(serve(app, config))
+'''
+
+
+def start_floor(workdir: Path, tokens: dict[str, str]) -> LiveHub:
+    workdir.mkdir(parents=True, exist_ok=True)
+    token_file = workdir / "tokens.json"
+    token_file.write_text(json.dumps(tokens))
+    port = free_port()
+    log_path = workdir / "floor.log"
+    process = subprocess.Popen(
+        [sys.executable, "-c", FLOOR_APP, str(token_file), f"127.0.0.1:{port}"],
+        stdout=log_path.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    server = LiveHub(f"http://127.0.0.1:{port}", "", workdir, process, log_path)
+    import httpx
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"floor server exited:\n{server.log()}")
+        try:
+            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError("floor server did not answer /healthz within 30 s")
+
+
+def cpu_s(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
+def measure(server: LiveHub, cfg: LoadConfig, tokens: dict[str, str]) -> dict[str, Any]:
+    """One timed run of the generator against ``server``: the load summary and the server's CPU."""
+    before = cpu_s(server.process.pid)
+    load = asyncio.run(run_load(cfg, tokens))
+    used = cpu_s(server.process.pid) - before
+    acked = load["batches"]["acked"] + load["batches"]["duplicate"]
+    return {
+        "requests_per_s": round(acked / load["elapsed_s"], 1),
+        "samples_per_s": load["samples_per_s"],
+        "server_cpu_ms_per_request": round(1000 * used / max(acked, 1), 3),
+        "server_cpu_percent_of_one_core": round(100 * used / load["elapsed_s"], 1),
+        "latency_ms": load["latency_ms"],
+        "unacked": load["batches"]["unacked"],
+        "errors": load["errors"],
+    }
+
+
+class Target:
+    """A server to measure, started fresh with the fleet's tokens, and whatever it must clean up."""
+
+    def __init__(self, name: str, tmp: Path, hosts: list[str]) -> None:
+        self.name, self.tmp, self.hosts = name, tmp, hosts
+        self.pg_name = f"hp_bench_req_{uuid.uuid4().hex[:8]}" if name == "postgres" else ""
+
+    def __enter__(self) -> tuple[LiveHub, dict[str, str]]:
+        work = self.tmp / self.name
+        if self.name == "floor":
+            tokens = {h: f"floor-{i}" for i, h in enumerate(self.hosts)}
+            self.server = start_floor(work, tokens)
+            return self.server, tokens
+        if self.pg_name:
+            asyncio.run(make_database(self.pg_name))
+            db = f"postgres://root@127.0.0.1:5432/{self.pg_name}"
+        else:
+            work.mkdir(parents=True, exist_ok=True)
+            db = f"sqlite://{work / 'hub.sqlite3'}"
+        self.server = start_hub(work, db=db)
+        return self.server, create_tokens_inproc(db, self.hosts)
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop()
+        if self.pg_name:
+            asyncio.run(drop_database(self.pg_name))
+
+
+def compare(args: argparse.Namespace, targets: list[str], tmp: Path) -> dict[str, Any]:
+    cfg = LoadConfig(
+        hubs=[],
+        agents=args.agents,
+        series=args.series,
+        points=args.points,
+        interval_s=0,
+        duration_s=args.duration,
+        drain_s=30,
+    )
+    results: dict[str, Any] = {}
+    for name in targets:
+        with Target(name, tmp, host_names(cfg)) as (server, tokens):
+            run = replace(cfg, hubs=[server.url])
+            asyncio.run(run_load(replace(run, max_batches=1), tokens))  # series made, untimed
+            results[name] = measure(server, run, tokens)
+    floor = results.get("floor", {}).get("server_cpu_ms_per_request")
+    for result in results.values():
+        if floor:
+            result["cpu_ratio_to_floor"] = round(result["server_cpu_ms_per_request"] / floor, 2)
+    return {
+        "bench": "hub_requests",
+        "load": f"{args.agents} closed-loop agents x {args.series} series x {args.points} point(s), "
+        f"{args.duration:g} s per target",
+        "targets": results,
+    }
+
+
+def fleet(args: argparse.Namespace, targets: list[str], tmp: Path) -> dict[str, Any]:
+    """Ramp a paced fleet against each hub target until ingest p99 passes ``args.p99_ms``."""
+    out: dict[str, Any] = {}
+    top = args.fleet_max
+    for name in (t for t in targets if t != "floor"):
+        cfg = LoadConfig(
+            hubs=[], agents=top, series=args.series, points=1, interval_s=1.0,
+            duration_s=args.duration, drain_s=30,
+        )
+        steps: list[dict[str, Any]] = []
+        held = 0
+        with Target(name, tmp, host_names(cfg)) as (server, tokens):
+            run = replace(cfg, hubs=[server.url])
+            asyncio.run(run_load(replace(run, interval_s=0, max_batches=1), tokens))
+            for agents in range(args.fleet_step, top + 1, args.fleet_step):
+                step = measure(server, replace(run, agents=agents), tokens)
+                ok = step["latency_ms"].get("p99", 1e9) <= args.p99_ms and not step["unacked"]
+                steps.append({"agents": agents, "held": ok} | step)
+                if not ok:
+                    break
+                held = agents
+        out[name] = {"largest_fleet_held": held, "steps": steps}
+    return {
+        "bench": "hub_requests --fleet",
+        "load": f"paced agents x {args.series} series x 1 point every 1 s, {args.duration:g} s a "
+        f"step, +{args.fleet_step} agents a step; held = ingest p99 <= {args.p99_ms:g} ms, none unacked",
+        "targets": out,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--targets", default=",".join(TARGETS), help="comma-separated: floor,sqlite,postgres")
+    p.add_argument("--agents", type=int, default=50)
+    p.add_argument("--series", type=int, default=50, help="series per agent")
+    p.add_argument("--points", type=int, default=1, help="points per series per batch")
+    p.add_argument("--duration", type=float, default=15.0, help="seconds of load per target/step")
+    p.add_argument("--fleet", action="store_true", help="ramp a paced fleet instead")
+    p.add_argument("--fleet-step", type=int, default=100)
+    p.add_argument("--fleet-max", type=int, default=800)
+    p.add_argument("--p99-ms", type=float, default=250.0)
+    args = p.parse_args(argv)
+    targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+    unknown = sorted(set(targets) - set(TARGETS))
+    if unknown:
+        p.error(f"unknown target(s) {', '.join(unknown)}; choose from {', '.join(TARGETS)}")
+    if args.duration <= 0 or args.duration > 120:
+        p.error("--duration must be in (0, 120] seconds: a benchmark here stays bounded")
+    with tempfile.TemporaryDirectory(prefix="hp-hub-requests-") as tmp:
+        result = (fleet if args.fleet else compare)(args, targets, Path(tmp))
+    result["load_average_1m"] = os.getloadavg()[0]
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
