@@ -6,6 +6,7 @@ route                                   answer
 GET /install.sh                         the installer (hub/api/install.sh), this hub's URL and
                                         version filled in: ``curl -fsSL HUB/install.sh | sh -s --``
 GET /install/hostpulse-agent.service    the agent's systemd unit the script installs
+GET /install/version                    the hub's version and the command that upgrades an agent
 GET /install/wheels/                    the wheelhouse as a ``pip --find-links`` page of links
 GET /install/wheels/NAME                one wheel of it (the agent's, or a dependency's)
 GET /api/v1/install/whoami              with an agent token: the host it is bound to; 401 if
@@ -67,6 +68,14 @@ def _wheelhouse() -> Path:
 async def install_script() -> Response:
     text = SCRIPT.read_text().replace("@HUB_URL@", hub_url()).replace("@VERSION@", __version__)
     return Response(text, content_type="text/x-shellscript; charset=utf-8")
+
+
+@blueprint.get("/install/version")
+@hide
+async def version() -> dict[str, str]:
+    """The hub's version and the command that upgrades a host's agent to it (the dashboard marks
+    hosts whose agent is older); the script takes the token already installed on the host."""
+    return {"version": __version__, "upgrade": f"curl -fsSL {hub_url()}/install.sh | sudo sh"}
 
 
 @blueprint.get("/install/hostpulse-agent.service")

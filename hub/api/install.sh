@@ -27,7 +27,8 @@ usage() {
     cat <<EOF
 usage: install.sh --token hp_... [--hub URL] [--root DIR] [--prefix DIR] [--no-start]
        install.sh --uninstall [--purge] [--root DIR] [--prefix DIR]
-  --token T     the host's agent token (hostpulse host add NAME prints the whole command)
+  --token T     the host's agent token (hostpulse host add NAME prints the whole command);
+                left out on an upgrade, the installed one is used
   --hub URL     the hub to install from and send to (default: $HUB)
   --root DIR    install under DIR instead of / (tests, images built offline)
   --prefix DIR  the agent's venv (default: ROOT/opt/hostpulse)
@@ -81,6 +82,8 @@ if [ "$UNINSTALL" = 1 ]; then
     exit 0
 fi
 
+# An upgrade may leave the token out: the one installed before is used again.
+if [ -z "$TOKEN" ] && [ -r "$ETC/token" ]; then TOKEN="$(cat "$ETC/token")"; fi
 [ -n "$TOKEN" ] || { usage >&2; die "--token is required (hostpulse host add NAME prints the command with it)"; }
 case "$HUB" in http://*|https://*) ;; *) die "--hub must be an http:// or https:// URL, not '$HUB'" ;; esac
 
