@@ -12,6 +12,7 @@ findings with the repository's own paths. Exit status: mypy's.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
@@ -57,6 +58,14 @@ def build_tree() -> dict[str, str]:
 
 
 def main() -> int:
+    TREE.mkdir(parents=True, exist_ok=True)
+    with (TREE / ".lock").open("w") as lock:
+        # One run at a time: a second `make lint` would rebuild the tree under the first's mypy.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _check()
+
+
+def _check() -> int:
     back = build_tree()
     command = [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(TREE / "cache")]
     result = subprocess.run(
