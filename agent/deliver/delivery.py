@@ -26,8 +26,9 @@ from typing import Protocol
 from hostpulse.agent.deliver.batch import Batch, decode
 from hostpulse.agent.deliver.deadletter import DeadLetter
 from hostpulse.agent.deliver.refusals import RefusalLog
-from hostpulse.agent.deliver.sender import WRONG_URL_STATUSES, Backoff, Outcome, Result, Sender
+from hostpulse.agent.deliver.sender import WRONG_URL_STATUSES, Outcome, Result, Sender
 from hostpulse.agent.stats import Stats
+from hostpulse.backoff import Backoff
 
 log = logging.getLogger("hostpulse.agent.delivery")
 

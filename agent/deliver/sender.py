@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import random
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +30,7 @@ from hostpulse import __version__
 from hostpulse.agent.deliver.batch import Batch
 from hostpulse.agent.deliver.clock import ClockCheck, http_date, parse_http_date
 from hostpulse.agent.secret import Secret
+from hostpulse.wire import read_error
 
 log = logging.getLogger("hostpulse.agent.sender")
 
@@ -69,25 +69,6 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
             return None
         seconds = when - (time.time() if now is None else now)
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
-
-
-@dataclass
-class Backoff:
-    """Exponential backoff with jitter: half the step fixed, half random, so agents spread out."""
-
-    base: float = 0.5
-    #: Short enough that the gap fills soon after the hub returns; jitter spreads the agents.
-    cap: float = 15.0
-    attempt: int = 0
-
-    def next(self, retry_after: float | None = None) -> float:
-        step = min(self.cap, self.base * 2**self.attempt)
-        self.attempt += 1
-        delay = step / 2 + random.uniform(0, step / 2)
-        return max(delay, retry_after) if retry_after is not None else delay
-
-    def reset(self) -> None:
-        self.attempt = 0
 
 
 class Sender:
@@ -161,9 +142,8 @@ def _json(response: httpx.Response) -> Any:
 
 def _reason(response: httpx.Response) -> tuple[str, str]:
     """A readable reason and the hub's error code ("" when the answer is not the hub's JSON)."""
-    body = _json(response)
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        error = body["error"]
-        code = str(error.get("code", ""))
-        return f"{response.status_code} {code}: {error.get('message', '')}", code
+    error = read_error(_json(response))
+    if error is not None:
+        code, message = error
+        return f"{response.status_code} {code}: {message}", code
     return f"{response.status_code} {response.text[:500]}", ""

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from hostpulse.backoff import Backoff
 from hostpulse.hub.auth.agent_tokens import REVOKED_CHANNEL
 from hostpulse.hub.auth.hashing import hash_token
 from hostpulse.hub.auth.hosts import lookup_host
@@ -71,20 +72,20 @@ class TokenCache:
         self._entries.clear()
 
     async def _listen_forever(self) -> None:
-        warned = False
+        # Up to 2 s apart: while the listener is down every lookup goes to the database.
+        backoff = Backoff(base=0.25, cap=2.0)
         while True:
             try:
                 conn = await asyncpg.connect(self._dsn)
                 await conn.add_listener(REVOKED_CHANNEL, self._revoked)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                if not warned:
+                if not backoff.failing:
                     log.warning("token cache off (no LISTEN connection): %s", exc)
-                    warned = True
-                await asyncio.sleep(2)
+                await asyncio.sleep(backoff.next())
                 continue
-            if warned:
+            if backoff.failing:
                 log.info("token cache on again")
-                warned = False
+                backoff.reset()
             lost = asyncio.Event()
             conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
             self._listener = conn

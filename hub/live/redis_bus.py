@@ -38,6 +38,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from hostpulse.backoff import Backoff
 from hostpulse.hub.live.bus import LocalBus, Subscription
 
 log = logging.getLogger(__name__)
@@ -249,19 +250,19 @@ class _Outage:
 
     def __init__(self, doing: str, url: str, stats: RedisBusStats | None = None) -> None:
         self.doing, self.where, self.stats = doing, _where(url), stats
-        self.delay = 0.0
+        # 0.1 s first: a Redis restart is back within a second or two, and live frames wait.
+        self.backoff = Backoff(base=0.1, cap=2.0)
 
     async def wait(self, exc: BaseException) -> None:
-        if self.delay == 0.0:
+        if not self.backoff.failing:
             if self.stats is not None:
                 self.stats.reconnects += 1
             log.warning(
                 "Redis %s lost while %s (%s); retrying", self.where, self.doing, exc or type(exc)
             )
-        self.delay = min(max(self.delay * 2, 0.1), 2.0)
-        await asyncio.sleep(self.delay)
+        await asyncio.sleep(self.backoff.next())
 
     def over(self) -> None:
-        if self.delay:
+        if self.backoff.failing:
             log.info("Redis %s back for %s", self.where, self.doing)
-        self.delay = 0.0
+        self.backoff.reset()

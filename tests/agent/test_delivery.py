@@ -7,10 +7,11 @@ from hostpulse.agent.collect.point import Point
 from hostpulse.agent.deliver.batch import Batch, Batcher
 from hostpulse.agent.deliver.deadletter import DeadLetter
 from hostpulse.agent.deliver.delivery import Delivery
-from hostpulse.agent.deliver.sender import Backoff, Sender
+from hostpulse.agent.deliver.sender import Sender
 from hostpulse.agent.deliver.spool import MemorySpool
 from hostpulse.agent.secret import Secret
 from hostpulse.agent.stats import Stats
+from hostpulse.backoff import Backoff
 from tests.agent.sink import Sink
 
 

@@ -7,8 +7,9 @@ import pytest
 
 from hostpulse.agent.collect.point import Point
 from hostpulse.agent.deliver.batch import Batcher
-from hostpulse.agent.deliver.sender import Backoff, Outcome, Sender, parse_retry_after
+from hostpulse.agent.deliver.sender import Outcome, Sender, parse_retry_after
 from hostpulse.agent.secret import Secret
+from hostpulse.backoff import Backoff
 from tests.agent.sink import Sink
 
 

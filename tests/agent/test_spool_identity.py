@@ -17,10 +17,11 @@ from hostpulse.agent.deliver.deadletter import DeadLetter
 from hostpulse.agent.deliver.delivery import Delivery
 from hostpulse.agent.deliver.diskspool import FRAME, MAGIC_V1, DiskSpool
 from hostpulse.agent.deliver.refusals import RefusalLog
-from hostpulse.agent.deliver.sender import Backoff, Sender
+from hostpulse.agent.deliver.sender import Sender
 from hostpulse.agent.deliver.spool import MemorySpool
 from hostpulse.agent.secret import Secret
 from hostpulse.agent.stats import Stats
+from hostpulse.backoff import Backoff
 from tests.agent.sink import Sink
 from tests.agent.test_delivery import deliver_until
 
