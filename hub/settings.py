@@ -36,7 +36,11 @@ class Settings:
     #: a client that stops halfway through its headers is dropped, as is a WebSocket that stops
     #: answering the hub's pings. An idle keep-alive connection is closed at this age too.
     read_timeout_s: int = 30
-    max_samples_per_batch: int = 500_000
+    #: Samples in one batch, and points of one series in one batch: together they bound the hub
+    #: time one batch costs (~0.8 us a sample and ~120 us a point index to score, measured on
+    #: 2 cores) near 100 ms. 10x the agent's own batch (5,000 samples, sealed after 2 s).
+    max_samples_per_batch: int = 50_000
+    max_points_per_series: int = 1_000
     max_series_per_batch: int = 20_000
     #: New series a host may create, in all (a label-cardinality explosion stops here); 0: no limit.
     max_series_per_host: int = 20_000

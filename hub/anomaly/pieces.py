@@ -3,8 +3,10 @@
 The engine scores one point index of every series per numpy step, so a batch costs about
 ``STEP_S`` per point index plus ``SAMPLE_S`` per sample (measured on the 2-core machine the hub is
 tested on: 120 us a step, 0.8 us a sample; one series of 40,000 points took 5 s in one piece and
-froze every other client, issue 18). Here the group is cut into pieces of at most ``PIECE_S`` of
-estimated work, by series and by point index, with an ``await`` between pieces.
+froze every other client, issue 18). Here the group is cut into pieces of about ``PIECE_S``, by
+series and by point index, with an ``await`` between pieces. The model only sizes the first
+piece: each next one is scaled by how long the last really took, so a machine busier than the
+measured one still hands the loop back every few milliseconds.
 
 Consistency: the points of one series are scored in the group's order, batch after batch, even
 when two batches of the group carry the same series: the engine is given each series once per
@@ -15,6 +17,7 @@ state and the last write won.)
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Hashable, Sequence
 
 import numpy as np
@@ -23,8 +26,10 @@ from hostpulse.hub.anomaly import AnomalyEngine, BatchResult
 
 STEP_S = 120e-6
 SAMPLE_S = 0.8e-6
-#: Estimated work of one piece (s): well under the 100 ms any other client may wait.
-PIECE_S = 0.004
+#: Work of one piece (s). Another request needs several turns of the loop (accept, read, a
+#: database round trip, write), each of which may wait one piece: a few ms keeps that well
+#: under the 100 ms any client may wait.
+PIECE_S = 0.003
 #: Series given to the engine in one call at most (a step over 5,000 series costs ~4 ms).
 PIECE_SERIES = 4096
 
@@ -61,15 +66,16 @@ async def detect_in_pieces(
     metric_of = {series_id: metrics[i] for i, series_id in reversed(list(enumerate(ids)))}
 
     seq_out = (np.zeros(total), np.zeros(total), np.zeros(total), np.zeros(total, dtype=bool))
-    first = True
+    first, slowdown = True, 1.0
     for lo in range(0, len(unique), PIECE_SERIES):
         sizes = size[lo : lo + PIECE_SERIES]
         k = 0
         while k < int(sizes.max(initial=0)):
-            end = _piece_end(sizes, k)
+            end, estimate = _piece_end(sizes, k, PIECE_S / slowdown)
             if not first:
                 await asyncio.sleep(0)  # the loop serves everyone else between two pieces
             first = False
+            started = time.perf_counter()
             live = lo + np.flatnonzero(sizes > k)
             a = begin[live] + k
             b = begin[live] + np.minimum(end, size[live])
@@ -85,6 +91,7 @@ async def detect_in_pieces(
                 seq_out, (piece.score, piece.low, piece.high, piece.flag), strict=True
             ):
                 column[at] = result
+            slowdown = max(0.25, (time.perf_counter() - started) / estimate)
             k = end
     out = tuple(np.empty_like(column) for column in seq_out)
     for column, seq_column in zip(out, seq_out, strict=True):
@@ -93,18 +100,19 @@ async def detect_in_pieces(
     return BatchResult(*out, offsets=offsets, detector=names)
 
 
-def _piece_end(sizes: np.ndarray, start: int) -> int:
-    """The point index where a piece beginning at ``start`` ends: as many steps as fit in
-    ``PIECE_S`` at the number of series still active at each step (at least one step)."""
+def _piece_end(sizes: np.ndarray, start: int, budget: float) -> tuple[int, float]:
+    """The point index where a piece beginning at ``start`` ends, as many steps as the model
+    fits in ``budget`` at the number of series still active at each step (at least one step),
+    and the model's estimate of that piece."""
     end, spent = start, 0.0
     longest = int(sizes.max())
     while end < longest:
         width = int(np.count_nonzero(sizes > end))
         spent += STEP_S + SAMPLE_S * width
         end += 1
-        if spent >= PIECE_S:
+        if spent >= budget:
             break
-    return end
+    return end, spent
 
 
 def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:

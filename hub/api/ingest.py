@@ -144,6 +144,12 @@ def _check_limits(state: HubState, data: IngestBatch) -> None:
             code="too_many_samples",
         )
     for s in data.series:
+        if len(s.ts) > settings.max_points_per_series:
+            raise PayloadTooLarge(
+                f"{s.metric}: {len(s.ts)} points in one batch; the limit is "
+                f"{settings.max_points_per_series} per series",
+                code="too_many_points",
+            )
         if len(s.labels) > settings.max_labels:
             raise BadRequest(
                 f"{s.metric}: {len(s.labels)} labels; the limit is {settings.max_labels}",

@@ -40,9 +40,9 @@ def test_points_read_the_same_before_and_after_compaction(compacting_hub: LiveHu
     ts = list(range(start, end, 1000))
     values = [round(20 + (i % 60) / 10, 1) for i in range(len(ts))]
     values[1234] = 97.5
-    for lo in range(0, len(ts), 1800):
+    for lo in range(0, len(ts), 900):  # max_points_per_series is 1,000
         response = hub.post_batch("web-1", [{"metric": "cpu.percent", "labels": {}, "unit": "%",
-                                             "ts": ts[lo : lo + 1800], "values": values[lo : lo + 1800]}])
+                                             "ts": ts[lo : lo + 900], "values": values[lo : lo + 900]}])
         assert response.status_code == 200, response.text
     sid = hub.get("/api/v1/series", host="web-1").json()["series"][0]["id"]
     deadline = time.monotonic() + 30
