@@ -1,52 +1,51 @@
-"""Delivery: transitions grouped per notifier, sent with a timeout, retried with backoff.
+"""Delivery through the durable outbox (hostpulse.hub.alerts.store): grouped, timed out, retried.
 
-Firing/resolved transitions of one evaluation pass that go to the same notifier leave as one
-message (twenty hosts down in the same tick is one webhook, not twenty). A notifier that hangs is
-cut at ``timeout_s`` and one that raises is retried with exponential backoff; sending runs in its
-own task, so neither ever holds up ingest, which only appends to a bounded queue.
+Ingest only appends a pass's transitions to a list (:meth:`Delivery.route`); a persister task writes
+them (states, history, outbox) and a sender task claims the due outbox rows, groups them per
+notifier (twenty hosts down in the same tick is one webhook, not twenty) and sends each group with a
+timeout whatever the notifier does. A failed group is retried with exponential backoff from the
+database, so neither a hanging notifier nor a hub restart loses a message, and neither holds up
+ingest.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
+from hostpulse.hub.alerts import store
 from hostpulse.hub.alerts.config import AlertsConfig
-from hostpulse.hub.alerts.states import FIRING, RESOLVED, Transition
-from hostpulse.hub.alerts.webhook import send_webhook, webhook_body
+from hostpulse.hub.alerts.states import Transition
+from hostpulse.hub.alerts.webhook import alerts_body, send_webhook
 
 log = logging.getLogger("hostpulse.alerts")
 
 #: A message is at most this many alerts; a fleet going down becomes several messages.
 MAX_ALERTS_PER_MESSAGE = 500
-#: Retries wait 1, 2, 4 … s, capped here, and go on until the message is sent.
+#: Retries wait 1, 2, 4 … s (backoff_s doubled per failed attempt), capped here, until sent.
 MAX_BACKOFF_S = 60.0
-
-
-@dataclass(slots=True)
-class Message:
-    notifier: str
-    transitions: list[Transition]
-    attempts: int = 0
-    not_before: float = 0.0
-    last_error: str = ""
+#: Outbox rows claimed per round, all notifiers together: bounds the memory a fleet outage takes.
+CLAIM_LIMIT = 2_000
 
 
 @dataclass(slots=True)
 class DeliveryStats:
-    sent: int = 0
+    sent: int = 0  # messages
+    sent_alerts: int = 0
     failed_attempts: int = 0
-    pending: int = 0
     last_error: str = ""
     results: list[str] = field(default_factory=list)
 
 
-Sender = Callable[[str, bytes], Awaitable[str]]
+def now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 class Delivery:
@@ -56,92 +55,115 @@ class Delivery:
         *,
         base_url: str = "",
         timeout_s: float = 10.0,
-        max_queue: int = 10_000,
         backoff_s: float = 1.0,
+        poll_s: float = 0.2,
+        since: Callable[[Transition], int] = lambda t: t.at,
     ) -> None:
         self.config = config
         self.base_url = base_url
         self.timeout_s = timeout_s
         self.backoff_s = backoff_s
+        self.poll_s = poll_s
         self.stats = DeliveryStats()
+        self._since = since
         self._routes = {r.name: r.notify for r in config.rules}
-        self._queue: asyncio.Queue[Message] = asyncio.Queue(max_queue)
-        self._retry: list[Message] = []
-        self._task: asyncio.Task[None] | None = None
+        self._buffer: list[Transition] = []
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
         self._client: httpx.AsyncClient | None = None
 
-    def route(self, transitions: Sequence[Transition]) -> int:
-        """Queue the firing/resolved transitions for their rules' notifiers; returns messages queued.
-        Pending moves are history only. A full queue drops the message and says so in the log."""
-        per: dict[str, list[Transition]] = {}
-        for t in transitions:
-            if t.state not in (FIRING, RESOLVED):
-                continue
-            for name in self._routes.get(t.rule, ()):
-                per.setdefault(name, []).append(t)
-        queued = 0
-        for name, group in per.items():
-            for lo in range(0, len(group), MAX_ALERTS_PER_MESSAGE):
-                try:
-                    self._queue.put_nowait(Message(name, group[lo : lo + MAX_ALERTS_PER_MESSAGE]))
-                    queued += 1
-                except asyncio.QueueFull:
-                    log.error("alert delivery queue full: a message to %s was dropped", name)
-        self.stats.pending = self._queue.qsize() + len(self._retry)
-        return queued
+    def route(self, transitions: Sequence[Transition]) -> None:
+        """Hand over a pass's transitions (all of them: pending moves are history too)."""
+        self._buffer.extend(transitions)
+        self._wake.set()
 
     def start(self) -> None:
         self._client = httpx.AsyncClient()
-        self._task = asyncio.create_task(self._run(), name="alerts-delivery")
+        self._tasks = [
+            asyncio.create_task(self._persist_loop(), name="alerts-persist"),
+            asyncio.create_task(self._send_loop(), name="alerts-send"),
+        ]
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        with contextlib.suppress(Exception):  # what ingest handed over last still gets stored
+            await self.persist()
         if self._client:
             await self._client.aclose()
 
-    async def send(self, message: Message) -> str:
+    async def persist(self) -> int:
+        """Write the buffered transitions; on a database error they stay buffered for next time."""
+        taken, self._buffer = self._buffer, []
+        if not taken:
+            return 0
+        since = {(t.rule, t.host, store.series_key(t.series_id)): self._since(t) for t in taken}
+        try:
+            return await store.flush(taken, since, self._routes, self.base_url, now_ms())
+        except BaseException:
+            self._buffer[:0] = taken
+            raise
+
+    async def _persist_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_s)
+            self._wake.clear()
+            try:
+                await self.persist()
+            except Exception:
+                log.exception("storing alert transitions failed; retrying")
+                await asyncio.sleep(1.0)
+
+    async def _send_loop(self) -> None:
+        while True:
+            try:
+                claimed = await store.claim(now_ms(), int((self.timeout_s + 5) * 1000), CLAIM_LIMIT)
+            except Exception:
+                log.exception("reading the alert outbox failed; retrying")
+                claimed = []
+            if not claimed:
+                await asyncio.sleep(self.poll_s)
+                continue
+            groups: dict[str, list[store.Claimed]] = {}
+            for row in claimed:
+                groups.setdefault(row.notifier, []).append(row)
+            await asyncio.gather(*(
+                self._attempt(name, rows[lo : lo + MAX_ALERTS_PER_MESSAGE])
+                for name, rows in groups.items()
+                for lo in range(0, len(rows), MAX_ALERTS_PER_MESSAGE)
+            ))  # fmt: skip
+
+    async def send(self, notifier_name: str, alerts: list[dict[str, Any]]) -> str:
         """One attempt, bounded by the timeout whatever the notifier does."""
-        notifier = self.config.notifiers[message.notifier]
-        body = webhook_body(message.transitions, self.base_url)
+        notifier = self.config.notifiers[notifier_name]
         # config refuses the kinds not built yet (BUILT_NOTIFIER_KINDS): every notifier is a webhook
         assert self._client is not None
         return await asyncio.wait_for(
-            send_webhook(notifier, body, self._client, self.timeout_s), self.timeout_s
+            send_webhook(notifier, alerts_body(alerts), self._client, self.timeout_s),
+            self.timeout_s,
         )
 
-    async def _run(self) -> None:
-        while True:
-            now = time.monotonic()
-            due = [m for m in self._retry if m.not_before <= now]
-            self._retry = [m for m in self._retry if m.not_before > now]
-            if not due:
-                wait = min((m.not_before for m in self._retry), default=now + 1.0) - now
-                try:
-                    due = [await asyncio.wait_for(self._queue.get(), max(0.01, wait))]
-                except TimeoutError:
-                    continue
-            for message in due:
-                await self._attempt(message)
-            self.stats.pending = self._queue.qsize() + len(self._retry)
-
-    async def _attempt(self, message: Message) -> None:
-        message.attempts += 1
-        try:
-            result = await self.send(message)
-        except Exception as exc:  # noqa: BLE001 - hang (timeout), refusal, 5xx: all retried alike
-            message.last_error = f"{type(exc).__name__}: {exc}"
-            self.stats.failed_attempts += 1
-            self.stats.last_error = message.last_error
-            delay = min(self.backoff_s * 2 ** (message.attempts - 1), MAX_BACKOFF_S)
-            message.not_before = time.monotonic() + delay
-            self._retry.append(message)
-            log.warning("alert to %s failed (%s); retry in %.0f s", message.notifier, exc, delay)
+    async def _attempt(self, notifier: str, rows: list[store.Claimed]) -> None:
+        ids = [r.id for r in rows]
+        if notifier not in self.config.notifiers:  # removed from the config since it was queued
+            await store.mark_failed(ids, now_ms() + 3_600_000, f"no notifier named {notifier!r}")
             return
+        try:
+            result = await self.send(notifier, [r.alert for r in rows])
+        except Exception as exc:  # noqa: BLE001 - hang (timeout), refusal, 5xx: all retried alike
+            error = f"{type(exc).__name__}: {exc}"
+            self.stats.failed_attempts += 1
+            self.stats.last_error = error
+            attempts = max(r.attempts for r in rows) + 1
+            delay = min(self.backoff_s * 2 ** (attempts - 1), MAX_BACKOFF_S)
+            await store.mark_failed(ids, now_ms() + int(delay * 1000), error)
+            log.warning("alert to %s failed (%s); retry in %.1f s", notifier, error, delay)
+            return
+        await store.mark_sent(ids, now_ms())
         self.stats.sent += 1
+        self.stats.sent_alerts += len(rows)
         self.stats.results.append(result)
         del self.stats.results[:-100]

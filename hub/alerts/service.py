@@ -8,9 +8,11 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from hostpulse.hub.alerts import store
 from hostpulse.hub.alerts.config import parse_alerts
 from hostpulse.hub.alerts.delivery import Delivery
 from hostpulse.hub.alerts.evaluator import Evaluator, SeriesRef
+from hostpulse.hub.alerts.states import Transition
 from hostpulse.hub.storage.writer import PendingBatch
 
 #: Host-down and absent rules are judged this often; their limits are 30 s and up.
@@ -21,7 +23,7 @@ class AlertService:
     def __init__(self, table: Mapping[str, Any], base_url: str = "") -> None:
         self.config = parse_alerts(table)
         self.evaluator = Evaluator(self.config.rules)
-        self.delivery = Delivery(self.config, base_url=base_url)
+        self.delivery = Delivery(self.config, base_url=base_url, since=self._since)
         self._timer: asyncio.Task[None] | None = None
 
     def observe_batch(self, refs: Sequence[SeriesRef], batch: PendingBatch) -> None:
@@ -35,7 +37,16 @@ class AlertService:
         if transitions:
             self.delivery.route(transitions)
 
-    def start(self) -> None:
+    def _since(self, t: Transition) -> int:
+        inst = self.evaluator.instances.get((t.rule, t.host, t.series_id))
+        return inst.since if inst else t.at
+
+    async def start(self) -> None:
+        """Take back the stored pending/firing instances first (a restart neither forgets nor
+        re-sends them), and the hosts' last samples (one silent across the restart is down)."""
+        self.evaluator.restore(await store.load_active())
+        for host, last in (await store.host_last_seen()).items():
+            self.evaluator.hosts.setdefault(host, (last, 0))
         self.delivery.start()
         self._timer = asyncio.create_task(self._tick(), name="alerts-timer")
 

@@ -19,12 +19,13 @@ BODY_VERSION = 1
 
 def webhook_body(transitions: Sequence[Transition], base_url: str = "") -> bytes:
     """``{"version": 1, "status": …, "alerts": […]}``: firing while any alert in it fires."""
-    status = "firing" if any(t.state == FIRING for t in transitions) else "resolved"
-    body: dict[str, Any] = {
-        "version": BODY_VERSION,
-        "status": status,
-        "alerts": [t.alert_json(base_url) for t in transitions],
-    }
+    return alerts_body([t.alert_json(base_url) for t in transitions])
+
+
+def alerts_body(alerts: Sequence[dict[str, Any]]) -> bytes:
+    """The body of alerts already in their Contract form (as the outbox stores them)."""
+    status = "firing" if any(a["state"] == FIRING for a in alerts) else "resolved"
+    body: dict[str, Any] = {"version": BODY_VERSION, "status": status, "alerts": list(alerts)}
     return json.dumps(body, separators=(",", ":")).encode()
 
 

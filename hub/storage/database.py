@@ -13,7 +13,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from hostpulse.hub.storage.migrations import migrate
 
-MODELS = ["hostpulse.hub.storage.models"]
+MODELS = ["hostpulse.hub.storage.models", "hostpulse.hub.alerts.models"]
 
 
 def tortoise_config(db_url: str) -> dict[str, Any]:

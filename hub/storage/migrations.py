@@ -219,6 +219,60 @@ STEPS += (
     ),
 )
 
+STEPS += (
+    Step(
+        8,
+        "alert states, history and outbox (hostpulse.hub.alerts.models)",
+        (
+            """CREATE TABLE "alert_states" (
+                "id" {pk},
+                "rule" VARCHAR(200) NOT NULL,
+                "host" VARCHAR(255) NOT NULL,
+                "series_key" INT NOT NULL,
+                "kind" VARCHAR(16) NOT NULL,
+                "metric" VARCHAR(200) NOT NULL,
+                "labels" {json} NOT NULL,
+                "state" VARCHAR(16) NOT NULL,
+                "severity" VARCHAR(16) NOT NULL,
+                "value" {double},
+                "since" BIGINT NOT NULL,
+                "starts_at" BIGINT,
+                "ends_at" BIGINT,
+                "updated_at" BIGINT NOT NULL,
+                CONSTRAINT "uid_alert_states_key" UNIQUE ("rule", "host", "series_key"))""",
+            """CREATE TABLE "alert_history" (
+                "id" {bigpk},
+                "rule" VARCHAR(200) NOT NULL,
+                "host" VARCHAR(255) NOT NULL,
+                "series_key" INT NOT NULL,
+                "kind" VARCHAR(16) NOT NULL,
+                "metric" VARCHAR(200) NOT NULL,
+                "labels" {json} NOT NULL,
+                "previous" VARCHAR(16) NOT NULL,
+                "state" VARCHAR(16) NOT NULL,
+                "severity" VARCHAR(16) NOT NULL,
+                "value" {double},
+                "at" BIGINT NOT NULL,
+                "starts_at" BIGINT,
+                "ends_at" BIGINT)""",
+            'CREATE INDEX "idx_alert_history_at" ON "alert_history" ("at")',
+            """CREATE TABLE "alert_outbox" (
+                "id" {bigpk},
+                "notifier" VARCHAR(200) NOT NULL,
+                "dedupe_key" VARCHAR(700) NOT NULL,
+                "alert" {json} NOT NULL,
+                "status" VARCHAR(16) NOT NULL,
+                "attempts" INT NOT NULL DEFAULT 0,
+                "created_at" BIGINT NOT NULL,
+                "next_at" BIGINT NOT NULL,
+                "sent_at" BIGINT,
+                "last_error" VARCHAR(1000) NOT NULL DEFAULT '',
+                CONSTRAINT "uid_alert_outbox_key" UNIQUE ("notifier", "dedupe_key"))""",
+            'CREATE INDEX "idx_alert_outbox_due" ON "alert_outbox" ("status", "next_at")',
+        ),
+    ),
+)
+
 LATEST = STEPS[-1].version
 
 

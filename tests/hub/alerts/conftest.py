@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from hostpulse.hub.storage.database import close_database, open_database
 from tests.hub.alerts.receiver import Receiver
 
 
@@ -15,3 +16,12 @@ def receiver() -> Iterator[Receiver]:
     r.up()
     yield r
     r.down()
+
+
+@pytest.fixture
+async def db(tmp_path) -> AsyncIterator[str]:
+    """A migrated SQLite database of the test's own: the outbox and the states live there."""
+    url = f"sqlite://{tmp_path / 'alerts.sqlite3'}"
+    await open_database(url)
+    yield url
+    await close_database()

@@ -43,7 +43,7 @@ def disk(ev: Evaluator, host: str, sid: int, at: int, value: float):
     return ev.observe([ref], [np.array([at], np.int64)], [np.array([value])])
 
 
-async def test_firing_then_resolved_body_and_signature(receiver: Receiver) -> None:
+async def test_firing_then_resolved_body_and_signature(receiver: Receiver, db: str) -> None:
     alerts = config(receiver.port)
     ev, delivery = Evaluator(alerts.rules), Delivery(alerts, base_url="http://hub:8080")
     delivery.start()
@@ -70,14 +70,14 @@ async def test_firing_then_resolved_body_and_signature(receiver: Receiver) -> No
     assert (body["alerts"][0]["state"], body["alerts"][0]["ends_at"]) == ("resolved", 2_000)
 
 
-async def test_twenty_hosts_down_in_one_tick_is_one_message(receiver: Receiver) -> None:
+async def test_twenty_hosts_down_in_one_tick_is_one_message(receiver: Receiver, db: str) -> None:
     alerts = config(receiver.port)
     ev, delivery = Evaluator(alerts.rules), Delivery(alerts)
     for i in range(20):
         disk(ev, f"web{i}", i, 0, 10)
     delivery.start()
     try:
-        assert delivery.route(ev.tick(10_000)) == 1
+        delivery.route(ev.tick(10_000))
         await until(lambda: len(receiver.bodies) == 1)
         await asyncio.sleep(0.3)
     finally:
@@ -88,7 +88,7 @@ async def test_twenty_hosts_down_in_one_tick_is_one_message(receiver: Receiver) 
     assert {a["rule"] for a in alerts_sent} == {"down"}
 
 
-async def test_receiver_down_then_back_gets_the_message_once(receiver: Receiver) -> None:
+async def test_receiver_down_then_back_gets_the_message_once(receiver: Receiver, db: str) -> None:
     alerts = config(receiver.port)
     receiver.down()
     ev, delivery = Evaluator(alerts.rules), Delivery(alerts, backoff_s=0.1)
@@ -106,7 +106,7 @@ async def test_receiver_down_then_back_gets_the_message_once(receiver: Receiver)
 
 
 async def test_a_hanging_receiver_is_timed_out_and_retried_without_stalling_the_loop(
-    receiver: Receiver,
+    receiver: Receiver, db: str
 ) -> None:
     alerts = config(receiver.port)
     receiver.hang_s = 1.0

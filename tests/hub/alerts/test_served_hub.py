@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import sqlite3
 import subprocess
 import time
 from pathlib import Path
@@ -89,3 +91,75 @@ def test_a_bad_rule_stops_the_hub_with_the_key_named(tmp_path: Path) -> None:
     assert out.returncode != 0
     assert "alerts.rules[0].over" in out.stderr + out.stdout
     assert "median" in out.stderr + out.stdout
+
+
+def stored(hub, sql: str) -> list[tuple]:
+    """Read the hub's own SQLite file, as an operator would."""
+    with sqlite3.connect(hub.db.removeprefix("sqlite://")) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def fire(hub, start: int) -> None:
+    """Disk at 97, 97, 98 % over 3 s: pending, then firing past the rule's for = 2s."""
+    for i, value in enumerate((97, 97, 98)):
+        assert hub.post_batch("web1", disk(value, start + i * 1_500)).status_code == 200
+
+
+def test_sigkill_while_firing_neither_forgets_nor_resends(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    config = write_config(tmp_path / "hub.toml", receiver.port)
+    start = now_ms() - 20_000
+    hub = start_hub(tmp_path / "hub", extra_args=("--config", str(config)))
+    try:
+        fire(hub, start)
+        wait_for(lambda: len(receiver.bodies) == 1)
+        wait_for(lambda: stored(hub, "SELECT status FROM alert_outbox") == [("sent",)])
+    finally:
+        hub.stop(signal.SIGKILL)
+    history = stored(
+        hub, "SELECT previous, state, severity, value, at FROM alert_history ORDER BY id"
+    )
+    assert history == [("inactive", "pending", "critical", 97.0, start),
+                       ("pending", "firing", "critical", 98.0, start + 3_000)]  # fmt: skip
+    assert stored(hub, "SELECT state, labels FROM alert_states") == [("firing", '{"mount": "/"}')]
+
+    again = start_hub(tmp_path / "hub", extra_args=("--config", str(config)))
+    again.tokens = hub.tokens
+    try:
+        assert again.post_batch("web1", disk(99, start + 5_000)).status_code == 200
+        time.sleep(1.0)
+        assert len(receiver.bodies) == 1  # still firing after the restart: not sent again
+        assert again.post_batch("web1", disk(40, start + 6_000)).status_code == 200
+        wait_for(lambda: len(receiver.bodies) == 2)
+    finally:
+        again.stop()
+    resolved = json.loads(receiver.bodies[1][0])
+    assert resolved["status"] == "resolved"
+    assert resolved["alerts"][0]["starts_at"] == start + 3_000  # the firing it remembered
+
+
+def test_a_message_queued_when_the_hub_is_killed_is_sent_once_after_restart(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    receiver.down()
+    config = write_config(tmp_path / "hub.toml", receiver.port)
+    start = now_ms() - 20_000
+    hub = start_hub(tmp_path / "hub", extra_args=("--config", str(config)))
+    try:
+        fire(hub, start)
+        wait_for(lambda: stored(hub, "SELECT attempts > 0 FROM alert_outbox") == [(1,)])
+    finally:
+        hub.stop(signal.SIGKILL)
+    assert stored(hub, "SELECT status FROM alert_outbox") == [("pending",)]
+    receiver.up()
+    again = start_hub(tmp_path / "hub", extra_args=("--config", str(config)))
+    try:
+        # the failed attempt set the row's next try (backoff); the new hub takes it from there
+        wait_for(lambda: len(receiver.bodies) == 1, timeout=40)
+        wait_for(lambda: stored(again, "SELECT status FROM alert_outbox") == [("sent",)])
+        time.sleep(1.0)
+    finally:
+        again.stop()
+    assert len(receiver.bodies) == 1
+    assert json.loads(receiver.bodies[0][0])["alerts"][0]["starts_at"] == start + 3_000

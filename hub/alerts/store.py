@@ -1,0 +1,195 @@
+"""Alert states, history and outbox in the database (tables of hostpulse.hub.alerts.models).
+
+One flush writes a pass's transitions in one transaction: each instance's state (upsert), a history
+row per move, and an outbox row per firing/resolved alert and notifier. So whatever the outbox holds
+is also what the states say, and a restarted hub takes back its pending/firing instances
+(:func:`load_active`) instead of firing them again. Outbox rows are claimed with a lease
+(``next_at`` pushed past the send timeout); on PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so hubs
+sharing the database never claim the same row, and a hub killed mid-send leaves its rows to be
+claimed again once the lease runs out.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from hostpulse.hub.alerts.states import FIRING, PENDING, RESOLVED, Instance, Transition
+
+HOST_LEVEL = -1  # series_key of an instance of a whole host
+
+
+def series_key(series_id: int | None) -> int:
+    return HOST_LEVEL if series_id is None else series_id
+
+
+def dedupe_key(t: Transition) -> str:
+    return f"{t.rule}|{t.host}|{series_key(t.series_id)}|{t.state}|{t.severity}|{t.at}"
+
+
+def _marks(dialect: str, n: int) -> str:
+    return (
+        ", ".join(f"${i}" for i in range(1, n + 1)) if dialect == "postgres" else ", ".join("?" * n)
+    )
+
+
+_STATE_COLUMNS = ("rule", "host", "series_key", "kind", "metric", "labels", "state", "severity",
+                  "value", "since", "starts_at", "ends_at", "updated_at")  # fmt: skip
+_HISTORY_COLUMNS = ("rule", "host", "series_key", "kind", "metric", "labels", "previous", "state",
+                    "severity", "value", "at", "starts_at", "ends_at")  # fmt: skip
+_OUTBOX_COLUMNS = ("notifier", "dedupe_key", "alert", "status", "attempts", "created_at",
+                   "next_at", "last_error")  # fmt: skip
+
+
+def _insert(table: str, columns: Sequence[str], dialect: str, tail: str = "") -> str:
+    names = ", ".join(f'"{c}"' for c in columns)
+    return f'INSERT INTO "{table}" ({names}) VALUES ({_marks(dialect, len(columns))}){tail}'
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    notifier: str
+    alert: dict[str, Any]
+    attempts: int
+
+
+def conn() -> BaseDBAsyncClient:
+    return connections.get("default")
+
+
+async def flush(
+    transitions: Sequence[Transition],
+    since: dict[tuple[str, str, int], int],
+    routes: dict[str, tuple[str, ...]],
+    base_url: str,
+    now_ms: int,
+) -> int:
+    """Store one pass's transitions; returns the outbox rows queued. ``since`` gives each
+    instance's pending-since time (rule, host, series_key) for the state row."""
+    if not transitions:
+        return 0
+    dialect = conn().capabilities.dialect
+    state_sql = _insert("alert_states", _STATE_COLUMNS, dialect, (
+        ' ON CONFLICT ("rule", "host", "series_key") DO UPDATE SET '
+        + ", ".join(f'"{c}" = excluded."{c}"' for c in _STATE_COLUMNS[3:])
+    ))  # fmt: skip
+    latest: dict[tuple[str, str, int], Transition] = {}
+    history, outbox = [], []
+    for t in transitions:
+        key = (t.rule, t.host, series_key(t.series_id))
+        latest[key] = t
+        labels = json.dumps(t.labels)
+        history.append([t.rule, t.host, key[2], t.kind, t.metric, labels, t.previous, t.state,
+                        t.severity, t.value, t.at, t.starts_at, t.ends_at])  # fmt: skip
+        if t.state in (FIRING, RESOLVED):
+            alert = json.dumps(t.alert_json(base_url))
+            for name in routes.get(t.rule, ()):
+                outbox.append([name, dedupe_key(t), alert, "pending", 0, now_ms, now_ms, ""])
+    states = [
+        [t.rule, t.host, k[2], t.kind, t.metric, json.dumps(t.labels), t.state, t.severity,
+         t.value, since.get(k, t.at), t.starts_at, t.ends_at, now_ms]
+        for k, t in latest.items()
+    ]  # fmt: skip
+    async with in_transaction("default") as tx:
+        await tx.execute_many(state_sql, states)
+        await tx.execute_many(_insert("alert_history", _HISTORY_COLUMNS, dialect), history)
+        if outbox:
+            await tx.execute_many(
+                _insert("alert_outbox", _OUTBOX_COLUMNS, dialect,
+                        ' ON CONFLICT ("notifier", "dedupe_key") DO NOTHING'),
+                outbox,
+            )  # fmt: skip
+    return len(outbox)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+async def load_active() -> list[Instance]:
+    """The pending and firing instances as last stored: what a restarted hub goes on from."""
+    rows = await conn().execute_query_dict(
+        "SELECT * FROM \"alert_states\" WHERE \"state\" IN ('pending', 'firing')"
+    )
+    return [
+        Instance(
+            r["rule"], r["kind"], r["host"], r["metric"], _json(r["labels"]),
+            None if r["series_key"] == HOST_LEVEL else int(r["series_key"]),
+            state=r["state"], severity=r["severity"], value=r["value"], since=int(r["since"]),
+            starts_at=r["starts_at"], ends_at=r["ends_at"],
+        )
+        for r in rows
+    ]  # fmt: skip
+
+
+async def host_last_seen() -> dict[str, int]:
+    """Each known host's newest sample time, so host_down holds for hosts silent across a restart."""
+    rows = await conn().execute_query_dict('SELECT "name", "last_seen" FROM "hosts"')
+    return {r["name"]: int(r["last_seen"]) for r in rows if r["last_seen"]}
+
+
+async def claim(now_ms: int, lease_ms: int, limit: int) -> list[Claimed]:
+    """Take the due outbox rows (oldest first) for ``lease_ms``: no other hub takes them meanwhile."""
+    dialect = conn().capabilities.dialect
+    lock = " FOR UPDATE SKIP LOCKED" if dialect == "postgres" else ""
+    p = "$1" if dialect == "postgres" else "?"
+    async with in_transaction("default") as tx:
+        rows = await tx.execute_query_dict(
+            'SELECT "id", "notifier", "alert", "attempts" FROM "alert_outbox" '
+            f'WHERE "status" = \'pending\' AND "next_at" <= {p} ORDER BY "id" LIMIT {int(limit)}{lock}',
+            [now_ms],
+        )
+        if rows:
+            ids = ", ".join(str(int(r["id"])) for r in rows)
+            await tx.execute_query(
+                f'UPDATE "alert_outbox" SET "next_at" = {p} WHERE "id" IN ({ids})',
+                [now_ms + lease_ms],
+            )
+    return [
+        Claimed(int(r["id"]), r["notifier"], _json(r["alert"]), int(r["attempts"])) for r in rows
+    ]
+
+
+async def mark_sent(ids: Sequence[int], now_ms: int) -> None:
+    dialect = conn().capabilities.dialect
+    p = "$1" if dialect == "postgres" else "?"
+    await conn().execute_query(
+        f'UPDATE "alert_outbox" SET "status" = \'sent\', "sent_at" = {p}, '
+        f'"attempts" = "attempts" + 1 WHERE "id" IN ({", ".join(str(int(i)) for i in ids)})',
+        [now_ms],
+    )
+
+
+async def mark_failed(ids: Sequence[int], retry_at_ms: int, error: str) -> None:
+    dialect = conn().capabilities.dialect
+    p1, p2 = ("$1", "$2") if dialect == "postgres" else ("?", "?")
+    await conn().execute_query(
+        f'UPDATE "alert_outbox" SET "next_at" = {p1}, "last_error" = {p2}, '
+        f'"attempts" = "attempts" + 1 WHERE "id" IN ({", ".join(str(int(i)) for i in ids)})',
+        [retry_at_ms, error[:1000]],
+    )
+
+
+async def outbox_counts() -> dict[str, int]:
+    """Rows per status, and how many pending ones have failed at least once."""
+    rows = await conn().execute_query_dict(
+        'SELECT "status", COUNT(*) AS n, SUM(CASE WHEN "attempts" > 0 THEN 1 ELSE 0 END) AS failing '
+        'FROM "alert_outbox" GROUP BY "status"'
+    )
+    out = {"pending": 0, "sent": 0, "failing": 0}
+    for r in rows:
+        out[r["status"]] = int(r["n"])
+        if r["status"] == "pending":
+            out["failing"] = int(r["failing"] or 0)
+    return out
+
+
+__all__ = ["PENDING", "Claimed", "claim", "flush", "host_last_seen", "load_active",
+           "mark_failed", "mark_sent", "outbox_counts"]  # fmt: skip
