@@ -2,6 +2,7 @@
 
 import { getHosts } from "./api.js";
 import { toMs } from "./format.js";
+import { loadHubVersion } from "./version.js";
 
 export const ONLINE_MS = 15_000;
 export const STALE_MS = 120_000;
@@ -11,11 +12,13 @@ export class HostDirectory extends EventTarget {
     super();
     this.hosts = new Map();
     this.clockWarnS = 30; // the hub's clock_warn_s (its default until the host list says)
+    this.hubVersion = null; // {version, upgrade} of the hub (version.js), once loaded
   }
 
   /** Load (or reload) the host list from the hub; fires "change". */
   async refresh() {
     const { hosts: list, clockWarnS } = await getHosts();
+    if (!this.hubVersion) this.hubVersion = await loadHubVersion();
     if (typeof clockWarnS === "number") this.clockWarnS = clockWarnS;
     for (const record of list) this.upsert(record.name, record);
     this.dispatchEvent(new Event("change"));

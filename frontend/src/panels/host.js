@@ -4,6 +4,7 @@
 import { getPoints, listSeries } from "../api.js";
 import { TimeChart } from "../charts.js";
 import { clockBadge, updateClockBadge } from "../clock.js";
+import { updateVersionBadge, versionBadge } from "../version.js";
 import { h, setText } from "../dom.js";
 import { formatAgo, formatLabels } from "../format.js";
 import { showError } from "../notice.js";
@@ -44,6 +45,7 @@ export function mountHost(view, { live, hosts, params, navigate }) {
   const state = h("span", { class: "state" });
   const seen = h("span", { class: "seen" });
   const clock = clockBadge();
+  const version = versionBadge();
   const labels = h("div", { class: "labels" }, formatLabels(host.labels));
   const toolbar = rangeToolbar({
     range,
@@ -55,7 +57,7 @@ export function mountHost(view, { live, hosts, params, navigate }) {
   const sections = h("div", { class: "groups" });
   const empty = h("p", { class: "empty" }, "Loading series…");
   const header = h("div", { class: "host-head", dataset: { host: name } },
-    h("h1", { class: "page-title" }, name), state, clock, seen);
+    h("h1", { class: "page-title" }, name), state, clock, version, seen);
   view.append(header, labels, toolbar.el, empty, sections);
 
   function isLive() {
@@ -69,6 +71,7 @@ export function mountHost(view, { live, hosts, params, navigate }) {
     setText(state, s);
     setText(seen, `last seen ${formatAgo(host.lastSeen, now)}`);
     updateClockBadge(clock, host, hosts, now);
+    updateVersionBadge(version, host, hosts);
     setText(labels, formatLabels(host.labels));
   }
 

@@ -3,6 +3,7 @@
 
 import { TimeChart } from "../charts.js";
 import { clockBadge, updateClockBadge } from "../clock.js";
+import { updateVersionBadge, versionBadge } from "../version.js";
 import { h, hostHref, setText } from "../dom.js";
 import { formatAgo, formatLabels, formatValue } from "../format.js";
 import { markDirty, track, untrack, isVisible } from "../render.js";
@@ -40,6 +41,7 @@ export class HostCard {
     this.stateEl = h("span", { class: "state" });
     this.seenEl = h("span", { class: "seen" });
     this.clockEl = clockBadge();
+    this.versionEl = versionBadge();
     this.labelsEl = h("div", { class: "labels" });
     this.anomalyEl = h("a", { class: "anomaly-count", href: hostHref(host.name, { range: "1h" }), hidden: true });
     const chartBox = h("div", { class: "chart-box mini", dataset: { host: host.name, metric: CPU } });
@@ -50,7 +52,7 @@ export class HostCard {
     this.netCanvas = h("canvas", { class: "sparkline", "aria-hidden": "true" });
     this.el = h("article", { class: "host-card", dataset: { host: host.name } },
       h("header", {}, h("a", { class: "host-name", href: hostHref(host.name) }, host.name),
-        this.stateEl, this.clockEl, this.anomalyEl, this.seenEl),
+        this.stateEl, this.clockEl, this.versionEl, this.anomalyEl, this.seenEl),
       this.labelsEl,
       chartBox,
       h("div", { class: "meters" }, this.cpuMeter.el, this.memMeter.el, this.diskMeter.el,
@@ -162,6 +164,7 @@ export class HostCard {
     setText(this.stateEl, state);
     setText(this.seenEl, formatAgo(this.host.lastSeen, now));
     updateClockBadge(this.clockEl, this.host, this.hosts, now);
+    updateVersionBadge(this.versionEl, this.host, this.hosts);
     setText(this.labelsEl, formatLabels(this.host.labels));
     while (this.anomalyTimes.length && this.anomalyTimes[0][0] < now - 3_600_000) {
       this.anomalies.delete(this.anomalyTimes.shift()[1]);
