@@ -115,8 +115,9 @@ def test_install_runs_the_agent_upgrades_and_uninstalls(hub: LiveHub, tmp_path: 
         assert verify.returncode == 0, verify.stderr
     finally:
         stop(agent)
-    # Again: an upgrade in place, the same venv, the token and the spool kept.
-    again = run_install(command, "--root", str(root))
+    # Again, as the dashboard's upgrade command does (no --token: the installed one is reused):
+    # an upgrade in place, the same venv, the token and the spool kept.
+    again = run_install(command.rsplit(" --token ", 1)[0], "--root", str(root))
     assert again.returncode == 0, again.stderr
     assert "upgraded hostpulse" in again.stdout
     agent = start_printed_agent(again.stdout, log)
