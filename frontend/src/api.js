@@ -33,11 +33,15 @@ async function getJSON(path, params = {}, { signal } = {}) {
 }
 
 /** Every host the hub knows: {hosts: [{name, labels, agent_version, first_seen, last_seen, online,
- * clock_offset_s, clock_checked_at}], clockWarnS} (the hub's threshold for clock warnings). */
+ * clock_offset_s, clock_checked_at}], clockWarnS, onlineS, staleS} (the hub's threshold for clock
+ * warnings and its online/stale windows, in seconds). */
 export async function getHosts(options) {
   const body = await getJSON("hosts", {}, options);
   const hosts = Array.isArray(body) ? body : body.hosts ?? [];
-  return { hosts, clockWarnS: body.clock_warn_s };
+  return {
+    hosts, clockWarnS: body.clock_warn_s,
+    onlineS: body.online_window_s, staleS: body.stale_window_s,
+  };
 }
 
 /** Series matching host/metric (both optional): [{id, host, metric, labels, unit}]. */

@@ -4,22 +4,27 @@ import { getHosts } from "./api.js";
 import { toMs } from "./format.js";
 import { loadHubVersion } from "./version.js";
 
-export const ONLINE_MS = 15_000;
-export const STALE_MS = 120_000;
-
 export class HostDirectory extends EventTarget {
   constructor() {
     super();
     this.hosts = new Map();
     this.clockWarnS = 30; // the hub's clock_warn_s (its default until the host list says)
+    // The hub's online_window_s and stale_window_s, in ms, from the host list: the hub decides
+    // what online means, the page does not keep a copy of the rule. null until the list loads.
+    this.onlineMs = null;
+    this.staleMs = null;
     this.hubVersion = null; // {version, upgrade} of the hub (version.js), once loaded
   }
 
   /** Load (or reload) the host list from the hub; fires "change". */
   async refresh() {
-    const { hosts: list, clockWarnS } = await getHosts();
+    const { hosts: list, clockWarnS, onlineS, staleS } = await getHosts();
     if (!this.hubVersion) this.hubVersion = await loadHubVersion();
     if (typeof clockWarnS === "number") this.clockWarnS = clockWarnS;
+    if (typeof onlineS === "number" && typeof staleS === "number") {
+      this.onlineMs = onlineS * 1000;
+      this.staleMs = staleS * 1000;
+    }
     for (const record of list) this.upsert(record.name, record);
     this.dispatchEvent(new Event("change"));
     return this.hosts;
@@ -54,9 +59,13 @@ export class HostDirectory extends EventTarget {
   }
 
   state(host, now = Date.now()) {
+    // Before the host list loads, a host is known only by a live point it just sent.
+    if (this.onlineMs === null) return host.liveSeen ? "online" : "offline";
     const age = now - host.lastSeen;
-    if (age <= ONLINE_MS || (host.hubOnline && !host.liveSeen && age <= STALE_MS)) return "online";
-    if (age <= STALE_MS) return "stale";
+    if (age <= this.onlineMs || (host.hubOnline && !host.liveSeen && age <= this.staleMs)) {
+      return "online";
+    }
+    if (age <= this.staleMs) return "stale";
     return "offline";
   }
 

@@ -45,7 +45,13 @@ async def list_hosts() -> dict[str, object]:
             "clock_offset_s": None if clock is None else round(clock[0] / 1000, 1),
             "clock_checked_at": None if clock is None else clock[1],
         })
-    return {"hosts": hosts, "clock_warn_s": state.settings.clock_warn_s}
+    settings = state.settings
+    return {
+        "hosts": hosts,
+        "clock_warn_s": settings.clock_warn_s,
+        "online_window_s": settings.online_window_s,
+        "stale_window_s": settings.stale_window_s,
+    }
 
 
 @dataclass

@@ -46,6 +46,12 @@ class HostList(_Answer):
     clock_warn_s: float = Field(
         description="the dashboard warns about a host whose |clock_offset_s| is above this"
     )
+    online_window_s: float = Field(
+        description="a host whose last batch arrived within this many seconds is online"
+    )
+    stale_window_s: float = Field(
+        description="a host silent longer than online_window_s is stale up to this, then offline"
+    )
 
 
 class SeriesOut(_Answer):

@@ -8,7 +8,7 @@ import pytest
 
 from hostpulse.hub.api.schemas import AnomalyList, HostList, Points, SeriesList
 from tests.hub.test_anomalies_api import wave
-from tests.support.hub_process import LiveHub, now_ms
+from tests.support.hub_process import LiveHub, now_ms, start_hub
 
 READ_ROUTES = {
     "/api/v1/hosts": HostList,
@@ -61,6 +61,18 @@ def test_every_answer_matches_its_declared_model(seeded: LiveHub) -> None:
 
     anomalies = AnomalyList.model_validate(seeded.get("/api/v1/anomalies", host="web-1").json())
     assert [a.value for a in anomalies.anomalies] == [90.0]
+
+
+def test_the_host_list_gives_the_dashboard_the_hubs_online_and_stale_windows(tmp_path) -> None:
+    hub = start_hub(tmp_path / "hub", env={
+        "HOSTPULSE_ONLINE_WINDOW_S": "2", "HOSTPULSE_STALE_WINDOW_S": "7.5"})
+    try:
+        assert hub.post_batch("web-1", [{"metric": "m", "ts": [now_ms()], "values": [1.0]}]).status_code == 200
+        answer = HostList.model_validate(hub.get("/api/v1/hosts").json())
+        assert (answer.online_window_s, answer.stale_window_s) == (2.0, 7.5)
+        assert [h.online for h in answer.hosts] == [True]
+    finally:
+        hub.stop()
 
 
 def test_openapi_declares_each_read_answer_and_its_errors(seeded: LiveHub) -> None:

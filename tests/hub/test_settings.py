@@ -28,6 +28,7 @@ def test_precedence_flags_env_file_defaults(tmp_path: Path) -> None:
         ("[hub]\nonline_window_s = 'soon'\n", {}, "hub.online_window_s"),
         ("[hub]\nbnid = '1.2.3.4:5'\n", {}, "hub.bnid"),
         ("", {"HOSTPULSE_MAX_LABELS": "-3"}, "hub.max_labels"),
+        ("[hub]\nstale_window_s = 10\n", {}, "hub.stale_window_s"),  # shorter than online_window_s
     ],
 )
 def test_errors_name_the_key_and_value(tmp_path: Path, document: str, env: dict[str, str], key: str) -> None:
