@@ -45,10 +45,10 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
 
-from loadgen import LoadConfig, create_tokens_inproc, host_names, run_load  # noqa: E402
-from multihub import drop_database, make_database  # noqa: E402
+from loadgen import LoadConfig, create_tokens_inproc, host_names, run_load
+from multihub import drop_database, make_database
 
-from tests.support.hub_process import LiveHub, free_port, start_hub  # noqa: E402
+from tests.support.hub_process import LiveHub, free_port, start_hub
 
 TARGETS = ("floor", "sqlite", "postgres")
 
@@ -114,11 +114,25 @@ def cpu_s(pid: int) -> float:
     return times.user + times.system
 
 
-def measure(server: LiveHub, cfg: LoadConfig, tokens: dict[str, str]) -> dict[str, Any]:
-    """One timed run of the generator against ``server``: the load summary and the server's CPU."""
+def measure(
+    server: LiveHub, cfg: LoadConfig, tokens: dict[str, str], profile: Path | None = None
+) -> dict[str, Any]:
+    """One timed run of the generator against ``server``: the load summary and the server's CPU.
+    With ``profile``, py-spy samples the server meanwhile into that file (collapsed stacks)."""
+    spy = None
+    if profile is not None:
+        spy = subprocess.Popen(
+            [str(Path(sys.executable).with_name("py-spy")), "record", "--format", "raw",
+             "--rate", "250", "--nonblocking", "--pid", str(server.process.pid),
+             "--duration", str(int(cfg.duration_s)), "-o", str(profile)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        time.sleep(0.5)  # attached before the load starts
     before = cpu_s(server.process.pid)
     load = asyncio.run(run_load(cfg, tokens))
     used = cpu_s(server.process.pid) - before
+    if spy is not None:
+        spy.wait(timeout=60)
     acked = load["batches"]["acked"] + load["batches"]["duplicate"]
     return {
         "requests_per_s": round(acked / load["elapsed_s"], 1),
@@ -174,7 +188,8 @@ def compare(args: argparse.Namespace, targets: list[str], tmp: Path) -> dict[str
         with Target(name, tmp, host_names(cfg)) as (server, tokens):
             run = replace(cfg, hubs=[server.url])
             asyncio.run(run_load(replace(run, max_batches=1), tokens))  # series made, untimed
-            results[name] = measure(server, run, tokens)
+            profile = args.profile / f"{name}.txt" if args.profile else None
+            results[name] = measure(server, run, tokens, profile)
     floor = results.get("floor", {}).get("server_cpu_ms_per_request")
     for result in results.values():
         if floor:
@@ -224,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--series", type=int, default=50, help="series per agent")
     p.add_argument("--points", type=int, default=1, help="points per series per batch")
     p.add_argument("--duration", type=float, default=15.0, help="seconds of load per target/step")
+    p.add_argument(
+        "--profile", type=Path, help="folder: py-spy samples each server into NAME.txt (collapsed)"
+    )
     p.add_argument("--fleet", action="store_true", help="ramp a paced fleet instead")
     p.add_argument("--fleet-step", type=int, default=100)
     p.add_argument("--fleet-max", type=int, default=800)
@@ -235,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown target(s) {', '.join(unknown)}; choose from {', '.join(TARGETS)}")
     if args.duration <= 0 or args.duration > 120:
         p.error("--duration must be in (0, 120] seconds: a benchmark here stays bounded")
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="hp-hub-requests-") as tmp:
         result = (fleet if args.fleet else compare)(args, targets, Path(tmp))
     result["load_average_1m"] = os.getloadavg()[0]

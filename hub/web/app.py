@@ -23,7 +23,7 @@ from hostpulse.hub.api.schemas import Health, errors
 from hostpulse.hub.api.wire import unsupported_version
 from hostpulse.hub.auth import viewers
 from hostpulse.hub.auth.rate_limit import TokenBucket
-from hostpulse.hub.auth.token_cache import TokenCache
+from hostpulse.hub.auth.sqlite_token_cache import token_cache_for
 from hostpulse.hub.errors import HubError, error_body
 from hostpulse.hub.live.bus import LocalBus, SessionLimits
 from hostpulse.hub.settings import Settings
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None) -> Quart:
         bus=_live_bus(settings),
         anomaly=engine,
         registry=SeriesRegistry(settings.max_series_per_host),
-        tokens=TokenCache(settings.db),
+        tokens=token_cache_for(settings.db),
         detector_state=DetectorStateStore(engine, settings.detector_save_s),
         rate_limit=TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst),
     )
