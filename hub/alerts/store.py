@@ -20,7 +20,7 @@ from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from hostpulse.hub.alerts.states import FIRING, PENDING, RESOLVED, Instance, Transition
+from hostpulse.hub.alerts.states import FIRING, INACTIVE, PENDING, RESOLVED, Instance, Transition
 
 HOST_LEVEL = -1  # series_key of an instance of a whole host
 
@@ -64,15 +64,31 @@ def conn() -> BaseDBAsyncClient:
     return connections.get("default")
 
 
+#: pg advisory lock of the alert flushes ("HP" 0x4850, like the migration lock): hubs sharing one
+#: database judge a transition against the stored state one at a time.
+ALERTS_LOCK = 0x4850_0002
+
+#: A transition is news only if the stored state is one it can move from: a second hub that saw the
+#: same episode later (its own pending, its own firing) finds it stored already and stays silent.
+_MOVES_FROM: dict[str, tuple[str | None, ...]] = {
+    FIRING: (None, INACTIVE, PENDING, RESOLVED, FIRING),  # FIRING: a new severity
+    RESOLVED: (FIRING,),
+    PENDING: (None, INACTIVE, RESOLVED),
+    INACTIVE: (PENDING,),
+}
+
+StateKey = tuple[str, str, int]
+
+
 async def flush(
     transitions: Sequence[Transition],
-    since: dict[tuple[str, str, int], int],
+    since: dict[StateKey, int],
     routes: dict[str, tuple[str, ...]],
     base_url: str,
     now_ms: int,
 ) -> int:
-    """Store one pass's transitions; returns the outbox rows queued. ``since`` gives each
-    instance's pending-since time (rule, host, series_key) for the state row."""
+    """Store one pass's transitions that are news against the stored states; returns the outbox
+    rows queued. ``since`` gives each instance's pending-since time for its state row."""
     if not transitions:
         return 0
     dialect = conn().capabilities.dialect
@@ -80,26 +96,36 @@ async def flush(
         ' ON CONFLICT ("rule", "host", "series_key") DO UPDATE SET '
         + ", ".join(f'"{c}" = excluded."{c}"' for c in _STATE_COLUMNS[3:])
     ))  # fmt: skip
-    latest: dict[tuple[str, str, int], Transition] = {}
-    history, outbox = [], []
-    for t in transitions:
-        key = (t.rule, t.host, series_key(t.series_id))
-        latest[key] = t
-        labels = json.dumps(t.labels)
-        history.append([t.rule, t.host, key[2], t.kind, t.metric, labels, t.previous, t.state,
-                        t.severity, t.value, t.at, t.starts_at, t.ends_at])  # fmt: skip
-        if t.state in (FIRING, RESOLVED):
-            alert = json.dumps(t.alert_json(base_url))
-            for name in routes.get(t.rule, ()):
-                outbox.append([name, dedupe_key(t), alert, "pending", 0, now_ms, now_ms, ""])
-    states = [
-        [t.rule, t.host, k[2], t.kind, t.metric, json.dumps(t.labels), t.state, t.severity,
-         t.value, since.get(k, t.at), t.starts_at, t.ends_at, now_ms]
-        for k, t in latest.items()
-    ]  # fmt: skip
     async with in_transaction("default") as tx:
-        await tx.execute_many(state_sql, states)
-        await tx.execute_many(_insert("alert_history", _HISTORY_COLUMNS, dialect), history)
+        if dialect == "postgres":
+            await tx.execute_query("SELECT pg_advisory_xact_lock($1)", [ALERTS_LOCK])
+        stored = await _stored_states(tx, dialect, {t.host for t in transitions})
+        latest: dict[StateKey, Transition] = {}
+        history, outbox = [], []
+        for t in transitions:
+            key = (t.rule, t.host, series_key(t.series_id))
+            current = stored.get(key)
+            if current is not None and current == (t.state, t.severity):
+                continue
+            if (current[0] if current else None) not in _MOVES_FROM[t.state]:
+                continue
+            stored[key] = (t.state, t.severity)
+            latest[key] = t
+            history.append([t.rule, t.host, key[2], t.kind, t.metric, json.dumps(t.labels),
+                            t.previous, t.state, t.severity, t.value, t.at, t.starts_at,
+                            t.ends_at])  # fmt: skip
+            if t.state in (FIRING, RESOLVED):
+                alert = json.dumps(t.alert_json(base_url))
+                for name in routes.get(t.rule, ()):
+                    outbox.append([name, dedupe_key(t), alert, "pending", 0, now_ms, now_ms, ""])
+        states = [
+            [t.rule, t.host, k[2], t.kind, t.metric, json.dumps(t.labels), t.state, t.severity,
+             t.value, since.get(k, t.at), t.starts_at, t.ends_at, now_ms]
+            for k, t in latest.items()
+        ]  # fmt: skip
+        if states:
+            await tx.execute_many(state_sql, states)
+            await tx.execute_many(_insert("alert_history", _HISTORY_COLUMNS, dialect), history)
         if outbox:
             await tx.execute_many(
                 _insert("alert_outbox", _OUTBOX_COLUMNS, dialect,
@@ -107,6 +133,19 @@ async def flush(
                 outbox,
             )  # fmt: skip
     return len(outbox)
+
+
+async def _stored_states(
+    tx: BaseDBAsyncClient, dialect: str, hosts: set[str]
+) -> dict[StateKey, tuple[str, str]]:
+    names = sorted(hosts)
+    marks = _marks(dialect, len(names))
+    rows = await tx.execute_query_dict(
+        'SELECT "rule", "host", "series_key", "state", "severity" FROM "alert_states" '
+        f'WHERE "host" IN ({marks})',
+        names,
+    )
+    return {(r["rule"], r["host"], int(r["series_key"])): (r["state"], r["severity"]) for r in rows}
 
 
 def _json(value: Any) -> Any:
@@ -191,5 +230,5 @@ async def outbox_counts() -> dict[str, int]:
     return out
 
 
-__all__ = ["PENDING", "Claimed", "claim", "flush", "host_last_seen", "load_active",
+__all__ = ["Claimed", "claim", "flush", "host_last_seen", "load_active",
            "mark_failed", "mark_sent", "outbox_counts"]  # fmt: skip
