@@ -109,6 +109,59 @@ def start_floor(workdir: Path, tokens: dict[str, str]) -> LiveHub:
     raise RuntimeError("floor server did not answer /healthz within 30 s")
 
 
+#: Where a sampled stack's time goes: the innermost frame ("function (file") of the hub's own
+#: code that a rule names, so a Tortoise query inside the writer is the writer's and one inside
+#: the token cache is the cache's; stacks with no such frame go by LIBRARY_RULES, innermost first.
+HUB_RULES: list[tuple[str, tuple[str, ...]]] = [
+    ("auth: token cache, rate limit", ("TokenCache.", "known_token", "TokenBucket.", "authenticate (")),
+    ("clock reading", ("api/clocks.py",)),
+    ("body: gzip inflate (middleware)", ("hub/web/gzip_body.py",)),
+    ("validation: pydantic", ("model_validate_json", "api/wire.py")),
+    ("series resolution", ("storage/registry.py",)),
+    ("detector-state prepare", ("DetectorStateStore.",)),
+    ("scoring (anomaly)", ("hub/anomaly/",)),
+    ("writer: queue, group commit, SQL", ("storage/writer.py",)),
+    ("alert rules", ("hub/alerts/",)),
+    ("live frames, bus", ("hub/live/", "points_frame", "anomaly_frames")),
+    ("ingest handler: limits, columns, dedupe", ("hub/api/",)),
+]
+LIBRARY_RULES: list[tuple[str, tuple[str, ...]]] = [
+    ("database driver, SQLite thread", ("aiosqlite/", "asyncpg/", "tortoise/", "sqlite3")),
+    ("response model (quart-schema)", ("quart_schema/",)),
+    ("Quart", ("quart/", "werkzeug/")),
+    ("Hypercorn, h11", ("hypercorn/", "h11/")),
+    ("event loop (uvloop/asyncio)", ("asyncio/", "uvloop/")),
+]
+
+
+def _category(frames: list[str]) -> str:
+    for rules in (HUB_RULES, LIBRARY_RULES):
+        for frame in frames:
+            for name, keys in rules:
+                if any(key in frame for key in keys):
+                    return name
+    return "other"
+
+
+def breakdown(profile: Path, cpu_ms_per_request: float) -> dict[str, dict[str, float]]:
+    """A py-spy raw profile folded by category: share of samples and ms per request (that share
+    of the server's CPU per request as psutil measured it)."""
+    counts: dict[str, int] = {}
+    for line in profile.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        if n.isdigit():
+            name = _category(stack.split(";")[::-1])
+            counts[name] = counts.get(name, 0) + int(n)
+    total = max(sum(counts.values()), 1)
+    return {
+        name: {
+            "percent": round(100 * n / total, 1),
+            "ms_per_request": round(cpu_ms_per_request * n / total, 3),
+        }
+        for name, n in sorted(counts.items(), key=lambda item: -item[1])
+    }
+
+
 def cpu_s(pid: int) -> float:
     times = psutil.Process(pid).cpu_times()
     return times.user + times.system
@@ -190,6 +243,9 @@ def compare(args: argparse.Namespace, targets: list[str], tmp: Path) -> dict[str
             asyncio.run(run_load(replace(run, max_batches=1), tokens))  # series made, untimed
             profile = args.profile / f"{name}.txt" if args.profile else None
             results[name] = measure(server, run, tokens, profile)
+            if profile is not None:
+                cost = results[name]["server_cpu_ms_per_request"]
+                results[name]["profile"] = breakdown(profile, cost)
     floor = results.get("floor", {}).get("server_cpu_ms_per_request")
     for result in results.values():
         if floor:
