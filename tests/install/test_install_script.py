@@ -176,3 +176,26 @@ def test_a_wheelhouse_without_this_platform_installs_nothing(tmp_path: Path) -> 
         other.stop()
     assert result.returncode != 0 and "the hub's wheelhouse has no agent for this platform" in result.stderr
     assert files_under(tmp_path / "root") == [], files_under(tmp_path / "root")
+
+
+def test_host_add_stores_the_labels_and_refuses_a_bad_one(hub: LiveHub) -> None:
+    copied_command(hub, "labelled")  # --label env=test
+    hosts = {host["name"]: host for host in hub.get("/api/v1/hosts").json()["hosts"]}
+    assert hosts["labelled"]["labels"] == {"env": "test"}
+    bad = run_cli("host", "add", "x", "--label", "no-equals-sign", "--db", hub.db, check=False)
+    assert bad.returncode == 2 and "'no-equals-sign' is not KEY=VALUE" in bad.stderr
+
+
+def test_the_wheel_routes_serve_only_files_of_the_wheelhouse(hub: LiveHub, tmp_path: Path) -> None:
+    index = hub.get("/install/wheels/").text
+    assert 'href="hostpulse-' in index and 'href="psutil-' in index
+    for name in ("..%2Fhub.sqlite3", "hub.sqlite3", "nothing-1.0-py3-none-any.whl"):
+        answer = hub.get(f"/install/wheels/{name}")
+        assert answer.status_code == 404, (name, answer.status_code)
+    empty = start_hub(tmp_path / "empty", env={"HOSTPULSE_WHEELHOUSE": str(tmp_path / "none")})
+    try:
+        answer = empty.get("/install/wheels/")
+    finally:
+        empty.stop()
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "wheelhouse_empty"
+    assert "hostpulse wheelhouse build" in answer.json()["error"]["message"]
