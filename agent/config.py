@@ -20,8 +20,8 @@ from typing import Any
 from hostpulse.agent.errors import ConfigError
 from hostpulse.agent.loading import plugindirs
 from hostpulse.agent.secret import Secret
+from hostpulse.layering import coerce, layered
 
-ENV_PREFIX = "HOSTPULSE_"
 #: Keys every ``[plugins.NAME]`` table may hold besides the source's own options.
 SOURCE_KEYS = ("enabled", "interval", "timeout")
 
@@ -143,21 +143,15 @@ CHECKS: dict[str, Callable[[str, Any], Any]] = {
     "clock_warn_s": _positive(float),
     "log_level": _level,
 }
-_NUMERIC = {"batch_max_samples", "spool_max_bytes", "max_samples_per_collect"}
-_FLOAT = {"batch_max_age", "shutdown_timeout", "clock_warn_s"}
-
-
-def _from_env(key: str, raw: str) -> Any:
-    """Environment values are strings: turn numeric ones into numbers before the usual check."""
-    name = ENV_PREFIX + key.upper()
-    try:
-        if key in _NUMERIC:
-            return int(raw)
-        if key in _FLOAT:
-            return float(raw)
-    except ValueError:
-        raise ConfigError(name, raw, "a positive number") from None
-    return raw
+#: Settings an environment string is parsed into; the rest are taken as written.
+KINDS: dict[str, type] = {
+    "batch_max_samples": int,
+    "spool_max_bytes": int,
+    "max_samples_per_collect": int,
+    "batch_max_age": float,
+    "shutdown_timeout": float,
+    "clock_warn_s": float,
+}
 
 
 def read_file(path: Path) -> dict[str, Any]:
@@ -183,7 +177,7 @@ def load_config(
 ) -> AgentConfig:
     """Resolve the settings: flags > ``HOSTPULSE_*`` env > the file's ``[agent]`` table > defaults."""
     env = os.environ if env is None else env
-    flags = {key: value for key, value in (flags or {}).items() if value is not None}
+    flags = flags or {}
     data = read_file(path) if path is not None else {}
     agent_table = data.get("agent", {})
     if not isinstance(agent_table, dict):
@@ -194,24 +188,18 @@ def load_config(
     for key, value in agent_table.items():
         if key not in CHECKS:
             raise ConfigError(f"agent.{key}", value, f"one of the known settings ({', '.join(CHECKS)})")
+    given = layered(CHECKS, table=agent_table, table_name="agent", env=env, flags=flags,
+                    flag_names=FLAG_NAMES)
     resolved: dict[str, Any] = {}
-    named: dict[str, str] = {}  # key -> the name it was set under, for later errors
-    for key, check in CHECKS.items():
-        if key in flags:
-            named[key] = FLAG_NAMES.get(key, "--" + key.replace("_", "-"))
-            resolved[key] = check(named[key], flags[key])
-        elif ENV_PREFIX + key.upper() in env:
-            named[key] = ENV_PREFIX + key.upper()
-            resolved[key] = check(named[key], _from_env(key, env[named[key]]))
-        elif key in agent_table:
-            named[key] = f"agent.{key}"
-            resolved[key] = check(named[key], agent_table[key])
+    for key, setting in given.items():
+        resolved[key] = CHECKS[key](setting.named, coerce(setting, KINDS.get(key), ConfigError))
     if "plugin_dirs" in resolved:
         # Relative to the config file when written in it, as a reader of the file expects.
-        in_file = path is not None and named["plugin_dirs"] == "agent.plugin_dirs"
+        named = given["plugin_dirs"].named
+        in_file = path is not None and named == "agent.plugin_dirs"
         base = path.absolute().parent if in_file and path is not None else None
         resolved["plugin_dirs"] = [
-            plugindirs.checked(named["plugin_dirs"], value, base) for value in resolved["plugin_dirs"]
+            plugindirs.checked(named, value, base) for value in resolved["plugin_dirs"]
         ]
     known = {f.name for f in fields(AgentConfig)}
     return AgentConfig(plugins=plugins, **{k: v for k, v in resolved.items() if k in known})

@@ -11,6 +11,7 @@ from typing import Any
 
 from hostpulse.hub.alerts.config import parse_alerts
 from hostpulse.hub.errors import SettingsError
+from hostpulse.layering import Setting, coerce, layered
 from hostpulse.wire import MAX_LABEL_LENGTH, MAX_LABELS
 
 # A checkout serves `make build`'s frontend/dist; an installed wheel carries the same files as the
@@ -102,6 +103,7 @@ class Settings:
         **overrides: Any,
     ) -> Settings:
         """Merge defaults < TOML ``[hub]`` table < ``HOSTPULSE_<NAME>`` env vars < ``overrides``."""
+        table: dict[str, Any] = {}
         values: dict[str, Any] = {}
         if config_file:
             path = Path(config_file)
@@ -109,53 +111,50 @@ class Settings:
                 document = tomllib.loads(path.read_text())
             except (OSError, tomllib.TOMLDecodeError) as exc:
                 raise SettingsError("--config", str(path), f"a readable TOML file ({exc})") from exc
-            values.update(document.get("hub", {}))
-            if "anomaly" in document:
-                values["anomaly"] = document["anomaly"]
-            if "alerts" in document:
-                values["alerts"] = document["alerts"]
+            table = document.get("hub", {})
+            # [anomaly] and [alerts] are tables of their own, read by their modules at the end.
+            values.update({name: document[name] for name in _TABLES if name in document})
+        known = {f.name for f in fields(cls)} - set(_TABLES)
+        _refuse_unknown(table, known, "hub.{}")
+        _refuse_unknown({k: v for k, v in overrides.items() if v is not None}, known, "--{}")
         env = os.environ if env is None else env
-        known = {f.name: f for f in fields(cls)}
-        for name in known:
-            key = f"HOSTPULSE_{name.upper()}"
-            if key in env and name not in ("anomaly", "alerts"):
-                values[name] = env[key]
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        unknown = set(values) - set(known)
-        if unknown:
-            name = min(unknown)
-            raise SettingsError(f"hub.{name}", values[name], f"one of {', '.join(sorted(known))}")
+        given = layered(known, table=table, table_name="hub", env=env, flags=overrides)
         defaults = cls()
-        for name, raw in values.items():
-            values[name] = _coerce(name, raw, getattr(defaults, name))
+        for name, setting in given.items():
+            values[name] = _coerce(setting, getattr(defaults, name))
         settings = cls(**values)
+
+        def named(name: str) -> str:
+            return given[name].named if name in given else f"hub.{name}"
+
         if settings.viewer_auth not in ("auto", "on", "off"):
-            raise SettingsError("hub.viewer_auth", settings.viewer_auth, "auto, on or off")
+            raise SettingsError(named("viewer_auth"), settings.viewer_auth, "auto, on or off")
         if settings.stale_window_s < settings.online_window_s:
             raise SettingsError(
-                "hub.stale_window_s", settings.stale_window_s, f"≥ online_window_s ({settings.online_window_s})"
+                named("stale_window_s"), settings.stale_window_s,
+                f"≥ online_window_s ({settings.online_window_s})",
             )
         parse_alerts(settings.alerts)  # a bad rule or notifier stops the hub here, key named
         return settings
 
 
-def _coerce(name: str, raw: Any, default: Any) -> Any:
-    """Turn env strings and TOML values into the type of the default; errors name the key."""
-    if default is None or isinstance(default, dict):
-        return raw
-    kind = type(default)
-    if isinstance(default, Path):
-        return Path(raw)
-    try:
-        if kind is bool:
-            if isinstance(raw, str):
-                if raw.lower() not in {"1", "0", "true", "false", "yes", "no"}:
-                    raise ValueError(raw)
-                return raw.lower() in {"1", "true", "yes"}
-            return bool(raw)
-        value = kind(raw)
-    except (TypeError, ValueError) as exc:
-        raise SettingsError(f"hub.{name}", raw, f"a {kind.__name__}") from exc
+def _refuse_unknown(layer: Mapping[str, Any], known: set[str], named: str) -> None:
+    unknown = sorted(set(layer) - known)
+    if unknown:
+        key = unknown[0]
+        shown = named.format(key if named.startswith("hub.") else key.replace("_", "-"))
+        raise SettingsError(shown, layer[key], f"one of {', '.join(sorted(known))}")
+
+
+#: Settings given as tables of the config file ([anomaly], [alerts]), never from env or flags.
+_TABLES = ("anomaly", "alerts")
+
+
+def _coerce(setting: Setting, default: Any) -> Any:
+    """The value in the default's type (hostpulse.layering's rule, the agent's too); a number
+    must not be negative. Errors name the key as the user wrote it."""
+    kind = Path if isinstance(default, Path) else None if default is None else type(default)
+    value = coerce(setting, kind, SettingsError)
     if isinstance(value, int | float) and value < 0:
-        raise SettingsError(f"hub.{name}", raw, "a number ≥ 0")
+        raise SettingsError(setting.named, setting.value, "a number ≥ 0")
     return value

@@ -49,10 +49,10 @@ def test_the_token_comes_masked_from_env_or_from_a_file(tmp_path):
 @pytest.mark.parametrize(
     ("text", "env", "message"),
     [
-        ('[agent]\nbatch_max_samples = "lots"\n', {}, "agent.batch_max_samples = 'lots': expected a positive integer"),
+        ('[agent]\nbatch_max_samples = "lots"\n', {}, "agent.batch_max_samples = 'lots': expected an integer"),
         ('[agent]\nhub = "hub:8080"\n', {}, "agent.hub = 'hub:8080': expected an http:// or https:// URL"),
         ('[agent]\nflush = 3\n', {}, "agent.flush = 3: expected one of the known settings"),
-        ("", {"HOSTPULSE_SPOOL_MAX_BYTES": "big"}, "HOSTPULSE_SPOOL_MAX_BYTES = 'big': expected a positive number"),
+        ("", {"HOSTPULSE_SPOOL_MAX_BYTES": "big"}, "HOSTPULSE_SPOOL_MAX_BYTES = 'big': expected an integer"),
         ("", {"HOSTPULSE_BATCH_MAX_AGE": "-1"}, "HOSTPULSE_BATCH_MAX_AGE = -1.0: expected a positive number"),
         ('[agent]\nlog_level = "loud"\n', {}, "agent.log_level = 'loud': expected one of debug"),
         ("[agent\n", {}, "expected valid TOML"),
