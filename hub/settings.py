@@ -29,6 +29,8 @@ class Settings:
     static_dir: Path = DEFAULT_STATIC_DIR
     #: What the hub serves to install agents (hub/api/install.py): `hostpulse wheelhouse build` fills it.
     wheelhouse: Path = Path("wheelhouse")
+    #: Viewer names (comma-separated) that may add hosts from the dashboard (hub/api/install.py).
+    admins: str = ""
     #: Largest request body accepted, after gzip decompression.
     max_body_bytes: int = 32 * 1024 * 1024
     #: A request's body (gzip'd or not) must arrive within this many seconds, else 408.
