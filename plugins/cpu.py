@@ -30,7 +30,7 @@ class Cpu(Source):
     interval = 1.0
     options: ClassVar[dict[str, Option]] = {
         "per_cpu": Option(bool, default=True, help='also report each core (label cpu="0", "1", …)'),
-        "modes": Option(list, default=DEFAULT_MODES,
+        "modes": Option(list, items=str, default=DEFAULT_MODES,
                         help=f"modes reported as cpu.<mode>, among {', '.join(KNOWN_MODES)}"),
     }
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar
+from collections.abc import Iterator
+from typing import ClassVar
 
 import psutil
 
 from hostpulse import Option, Sample, Source, hookimpl
-from hostpulse.plugins.names import check_strings
 
 #: Filesystems that hold no disk space of their own. psutil already drops most "nodev" types on
 #: Linux; this list also covers other platforms and containers (overlay, squashfs snaps).
@@ -26,15 +25,9 @@ class Disk(Source):
     name = "disk"
     interval = 10.0
     options: ClassVar[dict[str, Option]] = {
-        "mounts": Option(list, default=[], help="only these mount points (empty: every real one)"),
-        "ignore_fs": Option(list, default=[], help="more filesystem types to skip, e.g. [\"nfs\"]"),
+        "mounts": Option(list, items=str, default=[], help="only these mount points (empty: every real one)"),
+        "ignore_fs": Option(list, items=str, default=[], help="more filesystem types to skip, e.g. [\"nfs\"]"),
     }
-
-    @classmethod
-    def validate(cls, config: Mapping[str, Any]) -> dict[str, Any]:
-        checked = super().validate(config)
-        check_strings(cls.name, checked, "mounts", "ignore_fs")
-        return checked
 
     def collect(self) -> Iterator[Sample]:
         skip = PSEUDO_FILESYSTEMS.union(self.config["ignore_fs"])

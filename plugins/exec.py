@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from hostpulse import Option, Sample, Source, hookimpl
 from hostpulse.agent.errors import ConfigError, PluginError
 from hostpulse.plugins import exposition
-from hostpulse.plugins.names import check_choice, check_prefix, check_strings
+from hostpulse.plugins.names import check_choice, check_prefix
 from hostpulse.plugins.rates import Rates
 from hostpulse.wire import METRIC_RE
 
@@ -45,7 +45,7 @@ class Exec(Source):
     interval = 10.0
     default_enabled = False  # nothing to run until commands are configured
     options: ClassVar[dict[str, Option]] = {
-        "commands": Option(list, help='commands to run, e.g. ["/usr/local/bin/queue-depth --json"]'),
+        "commands": Option(list, items=str, help='commands to run, e.g. ["/usr/local/bin/queue-depth --json"]'),
         "format": Option(str, default="json", help="how to read the output: json, prometheus or lines"),
         "command_timeout": Option(float, default=5.0, help="seconds before a command is killed"),
         "prefix": Option(str, default="exec", help='prepended to every metric name ("" for none)'),
@@ -61,7 +61,6 @@ class Exec(Source):
     @classmethod
     def validate(cls, config: Mapping[str, Any]) -> dict[str, Any]:
         checked = super().validate(config)
-        check_strings(cls.name, checked, "commands")
         if not checked["commands"]:
             raise ConfigError(f"plugins.{cls.name}.commands", [], "at least one command")
         for command in checked["commands"]:

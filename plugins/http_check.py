@@ -26,7 +26,7 @@ class HttpCheck(Source):
     interval = 30.0
     default_enabled = False  # nothing to probe until urls are configured
     options: ClassVar[dict[str, Option]] = {
-        "urls": Option(list, help='URLs to probe, e.g. ["https://example.org/health"]'),
+        "urls": Option(list, items=str, help='URLs to probe, e.g. ["https://example.org/health"]'),
         "method": Option(str, default="GET", help="HTTP method: GET or HEAD"),
         "request_timeout": Option(float, default=10.0, help="seconds before a probe counts as down"),
         "expected_status": Option(int, default=0,

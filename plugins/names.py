@@ -1,4 +1,4 @@
-"""Choosing devices and interfaces by name, and checking list options, for the built-in sources."""
+"""Choosing devices and interfaces by name, and checking options' values, for the built-in sources."""
 
 from __future__ import annotations
 
@@ -34,14 +34,6 @@ class NameFilter:
         return kept
 
 
-def check_strings(source: str, config: Mapping[str, Any], *keys: str) -> None:
-    """Raise a ConfigError unless each list option in ``keys`` holds only strings."""
-    for key in keys:
-        for item in config[key]:
-            if not isinstance(item, str):
-                raise ConfigError(f"plugins.{source}.{key}", item, "a list of strings")
-
-
 def check_choice(source: str, config: Mapping[str, Any], key: str, choices: Sequence[str]) -> None:
     """Raise a ConfigError unless option ``key`` is one of ``choices``."""
     if config[key] not in choices:
@@ -49,8 +41,7 @@ def check_choice(source: str, config: Mapping[str, Any], key: str, choices: Sequ
 
 
 def check_urls(source: str, config: Mapping[str, Any], key: str = "urls") -> None:
-    """``key`` is a non-empty list of http:// or https:// URLs."""
-    check_strings(source, config, key)
+    """``key`` (an ``Option(list, items=str)``) is a non-empty list of http:// or https:// URLs."""
     if not config[key]:
         raise ConfigError(f"plugins.{source}.{key}", [], "at least one URL")
     for url in config[key]:

@@ -38,7 +38,7 @@ class Prometheus(Source):
     interval = 10.0
     default_enabled = False  # nothing to scrape until urls are configured
     options: ClassVar[dict[str, Option]] = {
-        "urls": Option(list, help='exporter pages, e.g. ["http://127.0.0.1:9100/metrics"]'),
+        "urls": Option(list, items=str, help='exporter pages, e.g. ["http://127.0.0.1:9100/metrics"]'),
         "scrape_timeout": Option(float, default=5.0, help="seconds before a scrape is abandoned"),
         "prefix": Option(str, default="prom", help='prepended to every metric name ("" for none)'),
         "max_series": Option(int, default=2000, help="series kept per target; the rest are dropped"),

@@ -28,11 +28,19 @@ class Sample:
 
 @dataclass(frozen=True, slots=True)
 class Option:
-    """A declared option of a source: its type, default (absent means required) and help text."""
+    """A declared option of a source: its type, default (absent means required) and help text.
+
+    A ``list`` option names the type of its items, ``Option(list, items=str)``, and each item is
+    checked against it, so a source does not check its lists by hand."""
 
     type: type = str
     default: Any = _REQUIRED
     help: str = ""
+    items: type | None = None
+
+    def __post_init__(self) -> None:
+        if self.items is not None and self.type is not list:
+            raise TypeError(f"Option(items=...) is for a list option, not a {self.type.__name__}")
 
     @property
     def required(self) -> bool:
@@ -46,8 +54,18 @@ class Option:
         if expected is bool and not isinstance(value, bool):
             raise ConfigError(f"plugins.{source}.{key}", value, "true or false")
         if not isinstance(value, expected):
-            raise ConfigError(f"plugins.{source}.{key}", value, f"a {expected.__name__}")
+            raise ConfigError(f"plugins.{source}.{key}", value, f"a {self.kind}")
+        if self.items is not None:
+            item = Option(self.items)
+            return [item.coerce(source, f"{key}[{i}]", v) for i, v in enumerate(value)]
         return value
+
+    @property
+    def kind(self) -> str:
+        """The type as an error message says it: ``int``, ``list of str``."""
+        if self.items is not None:
+            return f"{self.type.__name__} of {self.items.__name__}"
+        return self.type.__name__
 
 
 class Source:
@@ -80,7 +98,7 @@ class Source:
             if key in config:
                 checked[key] = option.coerce(cls.name, key, config[key])
             elif option.required:
-                raise ConfigError(f"plugins.{cls.name}.{key}", None, f"a {option.type.__name__} (required)")
+                raise ConfigError(f"plugins.{cls.name}.{key}", None, f"a {option.kind} (required)")
             else:
                 checked[key] = option.default
         return checked

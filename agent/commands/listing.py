@@ -29,7 +29,7 @@ def describe(discovery: Discovery) -> list[dict[str, Any]]:
             options = [
                 {
                     "name": key,
-                    "type": option.type.__name__,
+                    "type": option.kind,
                     "required": option.required,
                     "default": None if option.required else _default(option.default),
                     "help": option.help,

@@ -94,5 +94,5 @@ async def test_partitions_and_device_globs(monkeypatch: pytest.MonkeyPatch, cloc
 
 
 def test_bad_glob_list_names_the_key() -> None:
-    with pytest.raises(Exception, match=r"plugins\.diskio\.exclude = 3"):
+    with pytest.raises(Exception, match=r"plugins\.diskio\.exclude\[0\] = 3: expected a str"):
         DiskIO(exclude=[3])
