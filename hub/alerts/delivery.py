@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from hostpulse.hub.alerts import store
+from hostpulse.hub.alerts import silences, store
 from hostpulse.hub.alerts.config import AlertsConfig
 from hostpulse.hub.alerts.states import Transition
 from hostpulse.hub.alerts.webhook import alerts_body, send_webhook
@@ -127,6 +127,7 @@ class Delivery:
             if not claimed:
                 await asyncio.sleep(self.poll_s)
                 continue
+            claimed = await self._drop_silenced(claimed)
             groups: dict[str, list[store.Claimed]] = {}
             for row in claimed:
                 groups.setdefault(row.notifier, []).append(row)
@@ -135,6 +136,18 @@ class Delivery:
                 for name, rows in groups.items()
                 for lo in range(0, len(rows), MAX_ALERTS_PER_MESSAGE)
             ))  # fmt: skip
+
+    async def _drop_silenced(self, claimed: list[store.Claimed]) -> list[store.Claimed]:
+        """Mark the rows an active silence matches as silenced: they are never sent."""
+        try:
+            active = await silences.active(now_ms())
+        except Exception:
+            log.exception("reading silences failed; sending as if none")
+            return claimed
+        quiet = [r.id for r in claimed if silences.silenced_by(active, r.alert) is not None]
+        if quiet:
+            await store.mark_silenced(quiet)
+        return [r for r in claimed if r.id not in set(quiet)]
 
     async def send(self, notifier_name: str, alerts: list[dict[str, Any]]) -> str:
         """One attempt, bounded by the timeout whatever the notifier does."""

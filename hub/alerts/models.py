@@ -58,7 +58,7 @@ class AlertOutbox(Model):
     #: same sample insert it once (unique with notifier).
     dedupe_key = fields.CharField(max_length=700)
     alert: fields.JSONField[dict[str, object]] = fields.JSONField()
-    status = fields.CharField(max_length=16)  # pending | sent
+    status = fields.CharField(max_length=16)  # pending | sent | silenced
     attempts = fields.IntField(default=0)
     created_at = fields.BigIntField()
     #: Not to be tried before (epoch ms): the backoff, or the lease of the hub sending it now.
@@ -69,3 +69,18 @@ class AlertOutbox(Model):
     class Meta:
         table = "alert_outbox"
         unique_together = (("notifier", "dedupe_key"),)
+
+
+class AlertSilence(Model):
+    """No notification for alerts it matches until ``ends_at``: by rule, host glob and labels."""
+
+    id = fields.IntField(primary_key=True)
+    rule = fields.CharField(max_length=200, default="")  # "" = any rule
+    host = fields.CharField(max_length=255, default="")  # glob; "" = any host
+    labels: fields.JSONField[dict[str, str]] = fields.JSONField(default=dict)  # exact, all of them
+    comment = fields.CharField(max_length=1000, default="")
+    created_at = fields.BigIntField()
+    ends_at = fields.BigIntField()
+
+    class Meta:
+        table = "alert_silences"

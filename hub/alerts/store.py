@@ -206,6 +206,13 @@ async def mark_sent(ids: Sequence[int], now_ms: int) -> None:
     )
 
 
+async def mark_silenced(ids: Sequence[int]) -> None:
+    await conn().execute_query(
+        f'UPDATE "alert_outbox" SET "status" = \'silenced\' '
+        f'WHERE "id" IN ({", ".join(str(int(i)) for i in ids)})'
+    )
+
+
 async def mark_failed(ids: Sequence[int], retry_at_ms: int, error: str) -> None:
     dialect = conn().capabilities.dialect
     p1, p2 = ("$1", "$2") if dialect == "postgres" else ("?", "?")
@@ -216,13 +223,28 @@ async def mark_failed(ids: Sequence[int], retry_at_ms: int, error: str) -> None:
     )
 
 
+async def failing(limit: int) -> list[dict[str, Any]]:
+    """Pending rows that failed at least once, oldest first, with their last error."""
+    rows = await conn().execute_query_dict(
+        'SELECT "id", "notifier", "alert", "attempts", "last_error", "next_at" FROM "alert_outbox" '
+        f'WHERE "status" = \'pending\' AND "attempts" > 0 ORDER BY "id" LIMIT {int(limit)}'
+    )
+    out = []
+    for r in rows:
+        alert = _json(r["alert"])
+        out.append({"id": int(r["id"]), "notifier": r["notifier"], "rule": alert["rule"],
+                    "host": alert["host"], "attempts": int(r["attempts"]),
+                    "last_error": r["last_error"], "next_at": int(r["next_at"])})  # fmt: skip
+    return out
+
+
 async def outbox_counts() -> dict[str, int]:
     """Rows per status, and how many pending ones have failed at least once."""
     rows = await conn().execute_query_dict(
         'SELECT "status", COUNT(*) AS n, SUM(CASE WHEN "attempts" > 0 THEN 1 ELSE 0 END) AS failing '
         'FROM "alert_outbox" GROUP BY "status"'
     )
-    out = {"pending": 0, "sent": 0, "failing": 0}
+    out = {"pending": 0, "sent": 0, "silenced": 0, "failing": 0}
     for r in rows:
         out[r["status"]] = int(r["n"])
         if r["status"] == "pending":

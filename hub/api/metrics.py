@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from quart import current_app
+
 from hostpulse.hub.state import HubState
 
 
@@ -30,6 +32,13 @@ def render_metrics(state: HubState, compaction_lag_s: float) -> str:
             ("redis_frames_dropped_total", "counter", "Live frames for other hubs lost (queue full, Redis down).", redis.dropped),
             ("redis_reconnects_total", "counter", "Redis outages the channel reader survived.", redis.reconnects),
             ("redis_connected", "gauge", "1 while subscribed to the live channel.", int(redis.connected)),
+        ]
+    alerts = current_app.extensions.get("hostpulse.alerts")  # hostpulse.hub.alerts.service
+    if alerts is not None:
+        sent = alerts.delivery.stats
+        rows += [
+            ("alert_notifications_sent_total", "counter", "Alert messages notifiers took.", sent.sent),
+            ("alert_notification_failures_total", "counter", "Alert sends that failed (retried).", sent.failed_attempts),
         ]
     # fmt: on
     out: list[str] = []

@@ -273,6 +273,23 @@ STEPS += (
     ),
 )
 
+STEPS += (
+    Step(
+        9,
+        "alert silences",
+        (
+            """CREATE TABLE "alert_silences" (
+                "id" {pk},
+                "rule" VARCHAR(200) NOT NULL DEFAULT '',
+                "host" VARCHAR(255) NOT NULL DEFAULT '',
+                "labels" {json} NOT NULL,
+                "comment" VARCHAR(1000) NOT NULL DEFAULT '',
+                "created_at" BIGINT NOT NULL,
+                "ends_at" BIGINT NOT NULL)""",
+        ),
+    ),
+)
+
 LATEST = STEPS[-1].version
 
 

@@ -16,6 +16,7 @@ from hostpulse.hub.alerts.service import AlertService
 from hostpulse.hub.anomaly import AnomalyEngine
 from hostpulse.hub.anomaly.scoring import group_scorer
 from hostpulse.hub.anomaly.state_store import DetectorStateStore
+from hostpulse.hub.api import alerts as alerts_api
 from hostpulse.hub.api import ingest, install, read, stream
 from hostpulse.hub.api.metrics import render_metrics
 from hostpulse.hub.api.openapi import HubOpenAPIProvider
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None) -> Quart:
     app.extensions["hostpulse.compactor"] = compactor = Compactor(settings)
     # Alert rules, fed by ingest after each commit (hostpulse.hub.alerts.service).
     app.extensions["hostpulse.alerts"] = alerts = AlertService(settings.alerts)
-    for module in (ingest, read, stream, viewers, install):
+    for module in (ingest, read, stream, viewers, install, alerts_api):
         app.register_blueprint(module.blueprint)
     _register_error_handlers(app)
     install_security_headers(app, tls=bool(settings.certfile))

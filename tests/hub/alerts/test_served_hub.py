@@ -99,10 +99,10 @@ def stored(hub, sql: str) -> list[tuple]:
         return conn.execute(sql).fetchall()
 
 
-def fire(hub, start: int) -> None:
+def fire(hub, start: int, host: str = "web1") -> None:
     """Disk at 97, 97, 98 % over 3 s: pending, then firing past the rule's for = 2s."""
     for i, value in enumerate((97, 97, 98)):
-        assert hub.post_batch("web1", disk(value, start + i * 1_500)).status_code == 200
+        assert hub.post_batch(host, disk(value, start + i * 1_500)).status_code == 200
 
 
 def test_sigkill_while_firing_neither_forgets_nor_resends(

@@ -1,0 +1,273 @@
+"""The alerts API: what fires, the rules (the dashboard's warning/critical lines), the history,
+delivery status and silences. Viewer-authenticated like the read API; POST and DELETE pass the
+app's Origin check (hostpulse.hub.auth.viewers.install_request_guards), so a page of another site
+cannot make or lift a silence with a logged-in viewer's cookie."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from quart import Blueprint, current_app, request
+from quart_schema import (
+    RequestSchemaValidationError,
+    document_request,
+    document_response,
+    validate_querystring,
+)
+
+from hostpulse.hub.alerts import silences, store
+from hostpulse.hub.alerts.config import Rule
+from hostpulse.hub.alerts.models import AlertSilence, AlertState, AlertTransition
+from hostpulse.hub.api.schemas import EpochMs, answers, errors
+from hostpulse.hub.api.wire import HostFilter
+from hostpulse.hub.auth.viewers import require_viewer
+from hostpulse.hub.errors import BadRequest, NotFound
+from hostpulse.wire import now_ms
+
+blueprint = Blueprint("alerts", __name__, url_prefix="/api/v1/alerts")
+blueprint.before_request(require_viewer)
+
+Name = Annotated[str, StringConstraints(max_length=200)]
+Severity = Literal["warning", "critical"]
+
+
+class _Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AlertOut(_Answer):
+    rule: str
+    kind: str
+    state: Literal["pending", "firing"]
+    severity: Severity
+    host: str
+    metric: str
+    labels: dict[str, str]
+    value: float | None
+    since: EpochMs = Field(description="when the condition started to hold")
+    starts_at: EpochMs | None = Field(description="when it fired; null while pending")
+    silenced_by: int | None = Field(description="the id of the silence that mutes it, if any")
+
+
+class AlertList(_Answer):
+    alerts: list[AlertOut]
+
+
+class RuleOut(_Answer):
+    name: str
+    kind: str
+    metric: str
+    labels: dict[str, str]
+    host: str
+    over: str
+    window_s: float
+    warning: float | None
+    critical: float | None
+    clear: float | None
+    for_s: float
+    notify: list[str]
+
+
+class RuleList(_Answer):
+    rules: list[RuleOut]
+
+
+class TransitionOut(_Answer):
+    rule: str
+    kind: str
+    host: str
+    metric: str
+    labels: dict[str, str]
+    previous: str
+    state: str
+    severity: str
+    value: float | None
+    at: EpochMs
+    starts_at: EpochMs | None
+    ends_at: EpochMs | None
+
+
+class HistoryList(_Answer):
+    history: list[TransitionOut]
+
+
+class FailingOut(_Answer):
+    id: int
+    notifier: str
+    rule: str
+    host: str
+    attempts: int
+    last_error: str
+    next_at: EpochMs
+
+
+class DeliveryOut(_Answer):
+    pending: int
+    sent: int
+    silenced: int
+    failing: int = Field(description="pending messages that failed at least once")
+    failed_attempts_total: int = Field(description="failed sends by this hub since it started")
+    failures: list[FailingOut]
+
+
+class SilenceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rule: Name = ""
+    host: Annotated[str, StringConstraints(max_length=255)] = ""
+    labels: dict[Annotated[str, StringConstraints(max_length=200)], Name] = {}
+    ends_at: int | None = Field(None, ge=0, le=2**62, description="epoch ms")
+    duration_s: float | None = Field(None, gt=0, le=366 * 86400)
+    comment: Annotated[str, StringConstraints(max_length=1000)] = ""
+
+
+class SilenceOut(_Answer):
+    id: int
+    rule: str
+    host: str
+    labels: dict[str, str]
+    comment: str
+    created_at: EpochMs
+    ends_at: EpochMs
+
+
+class SilenceList(_Answer):
+    silences: list[SilenceOut]
+
+
+@dataclass
+class AlertsQuery:
+    host: HostFilter | None = None
+    severity: Severity | None = None
+    state: Literal["pending", "firing"] | None = None
+
+
+@dataclass
+class HistoryQuery:
+    host: HostFilter | None = None
+    rule: Name | None = None
+    limit: int = 200
+
+
+def _rule_json(r: Rule) -> dict[str, Any]:
+    return {
+        "name": r.name, "kind": r.kind, "metric": r.metric, "labels": dict(r.labels),
+        "host": r.host, "over": r.over, "window_s": r.window_ms / 1000, "warning": r.warning,
+        "critical": r.critical, "clear": r.clear, "for_s": r.for_ms / 1000,
+        "notify": list(r.notify),
+    }  # fmt: skip
+
+
+def _silence_json(s: AlertSilence) -> dict[str, Any]:
+    return {"id": s.id, "rule": s.rule, "host": s.host, "labels": s.labels,
+            "comment": s.comment, "created_at": s.created_at, "ends_at": s.ends_at}  # fmt: skip
+
+
+@blueprint.get("")
+@validate_querystring(AlertsQuery)
+@answers(AlertList, 400, 401, 503)
+async def list_alerts(query_args: AlertsQuery) -> dict[str, object]:
+    """Pending and firing alerts as stored (every hub's), firing first, with the silence muting each."""
+    rows = AlertState.filter(state__in=("pending", "firing"))
+    if query_args.host:
+        rows = rows.filter(host=query_args.host)
+    if query_args.severity:
+        rows = rows.filter(severity=query_args.severity)
+    if query_args.state:
+        rows = rows.filter(state=query_args.state)
+    active = await silences.active(now_ms())
+    out = []
+    for a in await rows.order_by("state", "rule", "host"):
+        alert = {"rule": a.rule, "kind": a.kind, "state": a.state, "severity": a.severity,
+                 "host": a.host, "metric": a.metric, "labels": a.labels, "value": a.value,
+                 "since": a.since, "starts_at": a.starts_at}  # fmt: skip
+        out.append({**alert, "silenced_by": silences.silenced_by(active, alert)})
+    out.sort(key=lambda x: x["state"] != "firing")
+    return {"alerts": out}
+
+
+@blueprint.get("/rules")
+@answers(RuleList, 401, 503)
+async def list_rules() -> dict[str, object]:
+    """The rules this hub evaluates, built-in ones included: the source of the charts' lines."""
+    return {
+        "rules": [_rule_json(r) for r in current_app.extensions["hostpulse.alerts"].config.rules]
+    }
+
+
+@blueprint.get("/history")
+@validate_querystring(HistoryQuery)
+@answers(HistoryList, 400, 401, 503)
+async def history(query_args: HistoryQuery) -> dict[str, object]:
+    """Transitions, newest first, at most ``limit`` (1 to 10,000)."""
+    if not 1 <= query_args.limit <= 10_000:
+        raise BadRequest("limit: expected 1 to 10000", code="bad_limit")
+    rows = AlertTransition.all()
+    if query_args.host:
+        rows = rows.filter(host=query_args.host)
+    if query_args.rule:
+        rows = rows.filter(rule=query_args.rule)
+    fields = ("rule", "kind", "host", "metric", "labels", "previous", "state", "severity",
+              "value", "at", "starts_at", "ends_at")  # fmt: skip
+    found = await rows.order_by("-id").limit(query_args.limit).values(*fields)
+    return {"history": list(found)}
+
+
+@blueprint.get("/delivery")
+@answers(DeliveryOut, 401, 503)
+async def delivery() -> dict[str, object]:
+    """The outbox: messages per status, and the pending ones that failed with their last error."""
+    counts = await store.outbox_counts()
+    failing = await store.failing(limit=100)
+    stats = current_app.extensions["hostpulse.alerts"].delivery.stats
+    return {**counts, "failed_attempts_total": stats.failed_attempts, "failures": failing}
+
+
+@blueprint.get("/silences")
+@answers(SilenceList, 401, 503)
+async def list_silences() -> dict[str, object]:
+    """Silences still in force."""
+    return {"silences": [_silence_json(s) for s in await silences.active(now_ms())]}
+
+
+@blueprint.post("/silences")
+@document_request(SilenceIn)
+@document_response(SilenceOut, 201)
+@errors(400, 401, 403, 503)
+async def create_silence() -> tuple[dict[str, object], int]:
+    """Mute alerts by rule, host glob and labels until ``ends_at`` (or for ``duration_s``)."""
+    try:
+        data = SilenceIn.model_validate_json(await request.get_data())
+    except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            raise BadRequest("the body is not valid JSON", code="malformed_json") from None
+        raise RequestSchemaValidationError(exc) from None
+    now = now_ms()
+    if (data.ends_at is None) == (data.duration_s is None):
+        raise BadRequest("give one of ends_at (epoch ms) or duration_s", code="bad_silence")
+    ends_at = data.ends_at if data.ends_at is not None else now + int(data.duration_s * 1000)  # type: ignore[operator]
+    if ends_at <= now:
+        raise BadRequest(f"ends_at {ends_at} is not in the future", code="bad_silence")
+    if not (data.rule or data.host or data.labels):
+        raise BadRequest("a silence names a rule, a host or labels: it would mute everything",
+                         code="bad_silence")  # fmt: skip
+    silence = await AlertSilence.create(rule=data.rule, host=data.host, labels=data.labels,
+                                        comment=data.comment, created_at=now, ends_at=ends_at)  # fmt: skip
+    return _silence_json(silence), 201
+
+
+# A plain segment, checked here: an int converter leaves "-1" to no route at all (a 405).
+@blueprint.delete("/silences/<silence_id>")
+@answers(SilenceOut, 401, 403, 404, 503)
+async def end_silence(silence_id: str) -> dict[str, object]:
+    """End a silence now (it stays in the table, ended)."""
+    if not silence_id.isascii() or not silence_id.isdigit() or int(silence_id) > 2**31 - 1:
+        raise NotFound(f"no silence with id {silence_id!r}")
+    now = now_ms()
+    silence = await AlertSilence.get_or_none(id=int(silence_id), ends_at__gt=now)
+    if silence is None:
+        raise NotFound(f"no silence in force with id {silence_id}")
+    silence.ends_at = now
+    await silence.save(update_fields=["ends_at"])
+    return _silence_json(silence)

@@ -1,0 +1,98 @@
+"""The alerts API of a served hub: alerts, rules, history, delivery status, silences."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+
+from hostpulse.hub.api.alerts import AlertList, DeliveryOut, HistoryList, RuleList, SilenceList
+from tests.hub.alerts.receiver import Receiver
+from tests.hub.alerts.test_served_hub import fire, stored, wait_for, write_config
+from tests.support.hub_process import now_ms, start_hub
+
+
+def test_alerts_rules_history_delivery_and_silences(tmp_path: Path, receiver: Receiver) -> None:
+    config = write_config(tmp_path / "hub.toml", receiver.port)
+    hub = start_hub(tmp_path / "hub", extra_args=("--config", str(config)))
+    api = f"{hub.url}/api/v1/alerts"
+    try:
+        rules = RuleList.model_validate(hub.get("/api/v1/alerts/rules").json()).rules
+        assert [(r.name, r.critical, r.for_s, r.notify) for r in rules] == [
+            ("disk_full", 95.0, 2.0, ["ops"])
+        ]
+
+        # a silence for web2 only, made through the API
+        refused = httpx.post(f"{api}/silences", json={"host": "web2", "duration_s": 60},
+                             headers={"Origin": "https://evil.example"})  # fmt: skip
+        assert refused.status_code == 403
+        bad = httpx.post(f"{api}/silences", json={"host": "web2"})
+        assert bad.status_code == 400 and "duration_s" in bad.text
+        made = httpx.post(f"{api}/silences", json={"host": "web2", "duration_s": 60,
+                                                   "comment": "maintenance"})  # fmt: skip
+        assert made.status_code == 201, made.text
+        silence_id = made.json()["id"]
+        assert (
+            SilenceList.model_validate(hub.get("/api/v1/alerts/silences").json()).silences[0].id
+            == silence_id
+        )
+
+        start = now_ms() - 20_000
+        fire(hub, start, host="web1")
+        fire(hub, start, host="web2")
+        wait_for(lambda: len(receiver.bodies) == 1)
+        wait_for(
+            lambda: (
+                sorted(stored(hub, "SELECT status FROM alert_outbox")) == [("sent",), ("silenced",)]
+            )
+        )
+        time.sleep(0.5)
+        assert len(receiver.bodies) == 1  # web2's is silenced
+        assert '"web1"' in receiver.bodies[0][0].decode()
+
+        alerts = AlertList.model_validate(hub.get("/api/v1/alerts").json()).alerts
+        assert [(a.host, a.state, a.severity, a.value, a.silenced_by) for a in alerts] == [
+            ("web1", "firing", "critical", 98.0, None),
+            ("web2", "firing", "critical", 98.0, silence_id),
+        ]
+        assert hub.get("/api/v1/alerts", host="web2").json()["alerts"][0]["host"] == "web2"
+        assert hub.get("/api/v1/alerts", severity="bogus").status_code == 400
+
+        history = HistoryList.model_validate(hub.get("/api/v1/alerts/history", host="web1").json())
+        assert [(h.previous, h.state) for h in history.history] == [
+            ("pending", "firing"), ("inactive", "pending"),
+        ]  # fmt: skip
+        assert hub.get("/api/v1/alerts/history", limit=0).status_code == 400
+
+        status = DeliveryOut.model_validate(hub.get("/api/v1/alerts/delivery").json())
+        assert (status.pending, status.sent, status.silenced, status.failures) == (0, 1, 1, [])
+
+        assert httpx.delete(f"{api}/silences/{silence_id}").status_code == 200
+        assert httpx.delete(f"{api}/silences/{silence_id}").status_code == 404
+        assert hub.get("/api/v1/alerts/silences").json() == {"silences": []}
+    finally:
+        hub.stop()
+
+
+def test_failures_are_visible_in_the_api_and_metrics(tmp_path: Path, receiver: Receiver) -> None:
+    receiver.down()
+    config = write_config(tmp_path / "hub.toml", receiver.port)
+    hub = start_hub(tmp_path / "hub", extra_args=("--config", str(config)))
+    try:
+        fire(hub, now_ms() - 20_000)
+        wait_for(lambda: hub.get("/api/v1/alerts/delivery").json()["failing"] == 1)
+        status = DeliveryOut.model_validate(hub.get("/api/v1/alerts/delivery").json())
+        (failure,) = status.failures
+        assert (failure.notifier, failure.rule, failure.host) == ("ops", "disk_full", "web1")
+        assert "ConnectError" in failure.last_error and status.failed_attempts_total >= 1
+        metrics = hub.get("/metrics").text
+        assert "hostpulse_alert_notification_failures_total " in metrics
+        line = next(
+            x
+            for x in metrics.splitlines()
+            if x.startswith("hostpulse_alert_notification_failures_total ")
+        )
+        assert float(line.split()[1]) >= 1
+    finally:
+        hub.stop()
