@@ -2,6 +2,7 @@
 // that mounts one panel at a time (#/, #/host/NAME?range=1h, #/compare, #/anomalies).
 
 import "./style.css";
+import { addHostButton } from "./addhost.js";
 import { registry } from "./charts.js";
 import { HostDirectory } from "./hosts.js";
 import { LiveConnection } from "./live.js";
@@ -15,6 +16,8 @@ const live = new LiveConnection();
 const hosts = new HostDirectory();
 const view = document.getElementById("view");
 const conn = document.getElementById("conn");
+// "Add host" sits in the top bar, left of the connection state (addhost.js).
+conn.before(addHostButton());
 
 // The test and benchmark hook: charts by key, the live connection, the host directory.
 window.hostpulse = { charts: registry, live, hosts, perf };

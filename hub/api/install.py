@@ -11,10 +11,15 @@ GET /install/wheels/                    the wheelhouse as a ``pip --find-links``
 GET /install/wheels/NAME                one wheel of it (the agent's, or a dependency's)
 GET /api/v1/install/whoami              with an agent token: the host it is bound to; 401 if
                                         unknown or revoked (the script checks before it installs)
+POST /api/v1/install/hosts              an admin adds a host: ``{"name", "labels"}`` → its new
+                                        token and the install command (the dashboard's "Add host")
 ======================================= ==========================================================
 
-None of them asks for a viewer token: a host being installed has none, and the wheels are the
-published software. The wheelhouse is ``Settings.wheelhouse``, filled by ``hostpulse wheelhouse
+None but the last asks for a viewer token: a host being installed has none, and the wheels are
+the published software. Adding a host makes a credential, so it takes an admin: a viewer signed
+in with a token whose name is in the hub's ``admins`` setting (comma-separated names); a hub that
+asks for no viewer tokens (loopback, ``viewer_auth`` off) has no one to call admin and refuses it
+403 ``admin_required`` — there, ``hostpulse host add`` does the same from the shell. The wheelhouse is ``Settings.wheelhouse``, filled by ``hostpulse wheelhouse
 build`` (hub/commands/host.py); while it holds no agent wheel of this hub's version the wheel
 routes answer 404 ``wheelhouse_empty`` naming the command.
 """
@@ -24,13 +29,18 @@ from __future__ import annotations
 import html
 import re
 from pathlib import Path
+from typing import Any
 
 from quart import Blueprint, Response, request, send_from_directory
 from quart_schema import hide
 
 from hostpulse import __version__
-from hostpulse.hub.errors import NotFound, Unauthorized
+from hostpulse.hub.auth.agent_tokens import create_token
+from hostpulse.hub.auth.viewers import presented_token, viewer_for, viewers_required
+from hostpulse.hub.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from hostpulse.hub.state import hub_state
+from hostpulse.hub.storage.models import Host
+from hostpulse.wire import MAX_LABEL_LENGTH, MAX_LABELS
 
 blueprint = Blueprint("install", __name__)
 
@@ -116,3 +126,63 @@ async def whoami() -> dict[str, str]:
     if host is None:
         raise Unauthorized("unknown or revoked token", code="invalid_token")
     return {"host": host.name, "hub_version": __version__}
+
+
+def install_command(hub: str, token: str) -> str:
+    """The one line that installs the agent on a host, as ``host add`` prints it."""
+    return f"curl -fsSL {hub.rstrip('/')}/install.sh | sudo sh -s -- --token {token}"
+
+
+async def add_host(name: str, labels: dict[str, str]) -> str:
+    """Create ``name`` with ``labels`` (merged into any it has) and a new token for it."""
+    token = await create_token(name)
+    if labels:
+        host = await Host.get(name=name)
+        host.labels = {**host.labels, **labels}
+        await host.save(update_fields=["labels"])
+    return token
+
+
+async def require_admin() -> str:
+    """The name of the admin making this request; 401/403 otherwise."""
+    settings = hub_state().settings
+    admins = {name.strip() for name in settings.admins.split(",") if name.strip()}
+    if not viewers_required(settings) or not admins:
+        raise Forbidden(
+            "adding hosts here needs an admin: set viewer_auth = \"on\" and admins = \"NAME\", "
+            "then sign in with NAME's viewer token; or run `hostpulse host add NAME` on the hub",
+            code="admin_required",
+        )
+    token = presented_token()
+    viewer = await viewer_for(token) if token else None
+    if viewer is None:
+        raise Unauthorized("sign in with an admin's viewer token", code="missing_token")
+    if viewer.name not in admins:
+        raise Forbidden(f"viewer {viewer.name!r} is not one of the hub's admins", code="admin_required")
+    return viewer.name
+
+
+def _new_host(body: Any) -> tuple[str, dict[str, str]]:
+    if not isinstance(body, dict):
+        raise BadRequest('the body must be a JSON object: {"name": "web-1", "labels": {"env": "prod"}}')
+    name, labels = body.get("name"), body.get("labels", {})
+    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 255:
+        raise BadRequest(f"name must be a host name of 1 to 255 characters, not {name!r}", code="invalid_host")
+    if not isinstance(labels, dict) or len(labels) > MAX_LABELS or not all(
+        isinstance(k, str) and isinstance(v, str) and k and len(k) <= MAX_LABEL_LENGTH and len(v) <= MAX_LABEL_LENGTH
+        for k, v in labels.items()
+    ):
+        raise BadRequest(
+            f"labels must map at most {MAX_LABELS} non-empty names to strings of at most "
+            f"{MAX_LABEL_LENGTH} characters", code="invalid_labels",
+        )
+    return name.strip(), labels
+
+
+@blueprint.post("/api/v1/install/hosts")
+@hide
+async def new_host() -> tuple[dict[str, str], int]:
+    await require_admin()
+    name, labels = _new_host(await request.get_json(force=True, silent=True))
+    token = await add_host(name, labels)
+    return {"host": name, "token": token, "command": install_command(hub_url(), token)}, 201

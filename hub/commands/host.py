@@ -41,23 +41,6 @@ def _labels(values: tuple[str, ...]) -> dict[str, str]:
     return labels
 
 
-def install_command(hub_url: str, token: str) -> str:
-    return f"curl -fsSL {hub_url.rstrip('/')}/install.sh | sudo sh -s -- --token {token}"
-
-
-async def add_host(name: str, labels: dict[str, str]) -> str:
-    """Create ``name`` with ``labels`` (merged into any it has) and a new token for it."""
-    from hostpulse.hub.auth.agent_tokens import create_token
-    from hostpulse.hub.storage.models import Host
-
-    token = await create_token(name)
-    if labels:
-        host = await Host.get(name=name)
-        host.labels = {**host.labels, **labels}
-        await host.save(update_fields=["labels"])
-    return token
-
-
 @host_group.command("add")
 @click.argument("name")
 @click.option("--label", "labels", multiple=True, metavar="KEY=VALUE", help="a label of the host (repeatable)")
@@ -70,6 +53,8 @@ def host_add(name: str, labels: tuple[str, ...], hub_url: str | None, db: str | 
         raise click.BadParameter("the host name is empty", param_hint="NAME")
     parsed = _labels(labels)
     settings = load_settings(config, db=db)
+    from hostpulse.hub.api.install import add_host, install_command
+
     token = asyncio.run(_with_database(settings.db, add_host(name, parsed)))
     url = hub_url or f"http://{settings.bind}"
     click.echo(f"# host {name}: run this on it as root; the token is shown once", err=True)
