@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from hostpulse.agent.collect.point import Point
+from hostpulse.agent.collect.point import CheckedSample
 from hostpulse.agent.collect.scheduler import Collector, Scheduler
 from hostpulse.agent.config import AgentConfig
 from hostpulse.agent.deliver.batch import Batcher
@@ -63,7 +63,7 @@ class Agent:
         self.delivery = Delivery(self.sender, self.spool, deadletter, stats, host=config.host, hub=config.hub)
         self._filled = asyncio.Event()
 
-    def _sink(self, points: list[Point]) -> None:
+    def _sink(self, points: list[CheckedSample]) -> None:
         for batch in self.batcher.add(points):
             self.delivery.put(batch)
         if len(self.batcher):

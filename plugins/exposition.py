@@ -28,7 +28,7 @@ _UNITS = (("_seconds", "s"), ("_bytes", "B"), ("_celsius", "°C"), ("_percent", 
 
 
 @dataclass(slots=True)
-class Point:
+class ExpositionLine:
     """One parsed line: ``name{labels} value``, with the TYPE of its family."""
 
     name: str
@@ -39,7 +39,7 @@ class Point:
 
 @dataclass(slots=True)
 class Exposition:
-    points: list[Point] = field(default_factory=list)
+    points: list[ExpositionLine] = field(default_factory=list)
     #: Lines that could not be read.
     skipped: int = 0
 
@@ -69,7 +69,7 @@ def parse(text: str) -> Exposition:
     return result
 
 
-def _parse_line(line: str) -> Point:
+def _parse_line(line: str) -> ExpositionLine:
     match = _NAME.match(line)
     if match is None:
         raise ValueError(line)
@@ -81,7 +81,7 @@ def _parse_line(line: str) -> Point:
     fields = line[pos:].split(" # ", 1)[0].split()
     if not fields or len(fields) > 2 or (pos < len(line) and not line[pos].isspace()):
         raise ValueError(line)
-    return Point(name, labels, float(fields[0]))  # float() reads NaN, +Inf, -Inf, 1e3
+    return ExpositionLine(name, labels, float(fields[0]))  # float() reads NaN, +Inf, -Inf, 1e3
 
 
 def _parse_labels(line: str, pos: int, labels: dict[str, str]) -> int:
@@ -139,7 +139,7 @@ def unit_of(name: str) -> str:
     return ""
 
 
-def to_samples(points: list[Point], prefix: str, rates: Rates, source: object = "",
+def to_samples(points: list[ExpositionLine], prefix: str, rates: Rates, source: object = "",
                max_series: int = 10_000, extra_labels: dict[str, str] | None = None) -> Iterator[Sample]:
     """Turn parsed points into samples: gauges as they are, counters as per-second rates.
 

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from hostpulse.agent.collect.point import Point
+from hostpulse.agent.collect.point import CheckedSample
 from hostpulse.agent.collect.scheduler import Collector, close_all, now_ms
 from hostpulse.agent.collect.selfmetrics import AgentSource
 from hostpulse.agent.collect.source import Source
@@ -130,7 +130,7 @@ def build_collectors(planned: list[Planned], config: AgentConfig, stats: Stats) 
     return collectors
 
 
-async def collect_once(collectors: list[Collector]) -> list[Point]:
+async def collect_once(collectors: list[Collector]) -> list[CheckedSample]:
     """One round of every collector, concurrently, each under its timeout."""
     tick = now_ms()
     rounds = await asyncio.gather(*(collector.collect(tick) for collector in collectors))

@@ -1,4 +1,4 @@
-"""A point: a sample that passed validation, in the hashable shape the batcher groups by.
+"""A checked sample: one that passed validation, in the hashable shape the batcher groups by.
 
 Sources are user code, so nothing they return is trusted: a wrong type, a NaN, a bad metric name
 or a non-string label is refused here with a reason, and the scheduler counts it.
@@ -15,7 +15,7 @@ from hostpulse.agent.collect.source import Sample
 from hostpulse.wire import MAX_LABEL_LENGTH, MAX_LABELS, MAX_METRIC, METRIC_RE
 
 
-class Point(NamedTuple):
+class CheckedSample(NamedTuple):
     metric: str
     labels: tuple[tuple[str, str], ...]
     unit: str
@@ -38,14 +38,14 @@ class Invalid(ValueError):
 
 
 def _real(value: object) -> bool:
-    # float and int first: the ABC check behind numbers.Real costs more than the rest of to_point.
+    # float and int first: the ABC check behind numbers.Real costs more than the rest of check_sample.
     kind = type(value)
     if kind is float or kind is int:
         return True
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def to_point(sample: object, tick_ms: int) -> Point:
+def check_sample(sample: object, tick_ms: int) -> CheckedSample:
     """Validate one sample from a source; raise ``Invalid`` with the reason when it cannot be sent."""
     if not isinstance(sample, Sample):
         raise Invalid(f"expected a Sample, got {type(sample).__name__}")
@@ -76,4 +76,4 @@ def to_point(sample: object, tick_ms: int) -> Point:
         ts = tick_ms
     elif not _real(ts) or not math.isfinite(ts):
         raise Invalid(f"{metric}: ts {ts!r} must be epoch milliseconds")
-    return Point(metric, tuple(sorted(labels.items())), unit, int(ts), value)
+    return CheckedSample(metric, tuple(sorted(labels.items())), unit, int(ts), value)

@@ -18,14 +18,14 @@ from collections.abc import AsyncIterable, Callable, Iterable, Sized
 from dataclasses import dataclass
 from typing import Any
 
-from hostpulse.agent.collect.point import Invalid, Point, to_point
+from hostpulse.agent.collect.point import CheckedSample, Invalid, check_sample
 from hostpulse.agent.collect.source import Sample, Source
 from hostpulse.agent.collect.threads import Pool, Worker
 from hostpulse.agent.stats import Stats
 
 log = logging.getLogger("hostpulse.agent.scheduler")
 
-Sink = Callable[[list[Point]], None]
+Sink = Callable[[list[CheckedSample]], None]
 
 
 def now_ms() -> int:
@@ -105,7 +105,7 @@ class Collector:
         taken: list[Any] = result  # _run_sync's list, or the awaitable handled above
         return taken
 
-    async def collect(self, tick_ms: int) -> list[Point]:
+    async def collect(self, tick_ms: int) -> list[CheckedSample]:
         """Collect once; never raises (except cancellation): failures are logged and counted."""
         started = time.perf_counter()
         try:
@@ -127,13 +127,13 @@ class Collector:
             self.stats.collect_seconds[self.name] = time.perf_counter() - started
         return self.validate(raw, tick_ms)
 
-    def validate(self, raw: Iterable[Any], tick_ms: int) -> list[Point]:
-        points: list[Point] = []
+    def validate(self, raw: Iterable[Any], tick_ms: int) -> list[CheckedSample]:
+        points: list[CheckedSample] = []
         invalid = 0
         first = ""
         for sample in raw:
             try:
-                points.append(to_point(sample, tick_ms))
+                points.append(check_sample(sample, tick_ms))
             except Invalid as exc:
                 invalid += 1
                 first = first or str(exc)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from hostpulse import __version__
-from hostpulse.agent.collect.point import Point
+from hostpulse.agent.collect.point import CheckedSample
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -86,7 +86,7 @@ class Batcher:
     def __len__(self) -> int:
         return self._count
 
-    def add(self, points: Iterable[Point]) -> list[Batch]:
+    def add(self, points: Iterable[CheckedSample]) -> list[Batch]:
         """Add points; return the batches that filled up on the way (usually none)."""
         sealed: list[Batch] = []
         for point in points:

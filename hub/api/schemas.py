@@ -68,7 +68,7 @@ class SeriesList(_Answer):
     series: list[SeriesOut]
 
 
-Point = Annotated[
+PointRow = Annotated[
     list[float],
     Field(min_length=2, max_length=4, description="[ts, value] or [ts, mean, min, max]"),
 ]
@@ -81,7 +81,7 @@ class Points(_Answer):
     start: EpochMs = Field(alias="from")
     end: EpochMs = Field(alias="to")
     tier: Literal["raw", "1m", "1h"]
-    points: list[Point]
+    points: list[PointRow]
 
 
 class AnomalyOut(_Answer):

@@ -3,14 +3,14 @@ from __future__ import annotations
 import re
 
 from hostpulse import __version__
-from hostpulse.agent.collect.point import Point
+from hostpulse.agent.collect.point import CheckedSample
 from hostpulse.agent.deliver.batch import Batcher, decode, new_batch_id
 
 BATCH_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
-def p(metric: str, ts: int, value: float, **labels: str) -> Point:
-    return Point(metric, tuple(sorted(labels.items())), "%", ts, value)
+def p(metric: str, ts: int, value: float, **labels: str) -> CheckedSample:
+    return CheckedSample(metric, tuple(sorted(labels.items())), "%", ts, value)
 
 
 def test_points_are_grouped_by_series_into_parallel_arrays():

@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from hostpulse.agent.collect.point import Point
+from hostpulse.agent.collect.point import CheckedSample
 from hostpulse.agent.deliver.batch import Batch, Batcher
 from hostpulse.agent.deliver.deadletter import DeadLetter
 from hostpulse.agent.deliver.delivery import Delivery
@@ -17,7 +17,7 @@ from tests.agent.sink import Sink
 
 def batches(count: int, start: int = 0) -> list[Batch]:
     batcher = Batcher("web-1", max_samples=2, max_age=60)
-    sealed = batcher.add([Point("test.seq", (), "", 1000 * i, float(i)) for i in range(start, start + 2 * count)])
+    sealed = batcher.add([CheckedSample("test.seq", (), "", 1000 * i, float(i)) for i in range(start, start + 2 * count)])
     return sealed
 
 

@@ -5,23 +5,23 @@ import math
 import pytest
 
 from hostpulse import Sample
-from hostpulse.agent.collect.point import Invalid, Point, to_point
+from hostpulse.agent.collect.point import CheckedSample, Invalid, check_sample
 
 
 def test_a_good_sample_becomes_a_point_with_the_tick_as_ts():
-    point = to_point(Sample("cpu.percent", 12, {"cpu": "0"}, "%"), tick_ms=1000)
-    assert point == Point("cpu.percent", (("cpu", "0"),), "%", 1000, 12.0)
+    point = check_sample(Sample("cpu.percent", 12, {"cpu": "0"}, "%"), tick_ms=1000)
+    assert point == CheckedSample("cpu.percent", (("cpu", "0"),), "%", 1000, 12.0)
     assert isinstance(point.value, float)
 
 
 def test_labels_are_sorted_so_equal_series_group_together():
-    a = to_point(Sample("m", 1, {"b": "2", "a": "1"}), 0)
-    b = to_point(Sample("m", 1, {"a": "1", "b": "2"}), 0)
+    a = check_sample(Sample("m", 1, {"b": "2", "a": "1"}), 0)
+    b = check_sample(Sample("m", 1, {"a": "1", "b": "2"}), 0)
     assert a.labels == b.labels == (("a", "1"), ("b", "2"))
 
 
 def test_an_explicit_ts_is_kept():
-    assert to_point(Sample("m", 1, ts=1_700_000_000_123), 5).ts == 1_700_000_000_123
+    assert check_sample(Sample("m", 1, ts=1_700_000_000_123), 5).ts == 1_700_000_000_123
 
 
 @pytest.mark.parametrize(
@@ -45,11 +45,11 @@ def test_an_explicit_ts_is_kept():
 )
 def test_bad_samples_are_refused_with_a_reason(sample, reason):
     with pytest.raises(Invalid, match=reason):
-        to_point(sample, 0)
+        check_sample(sample, 0)
 
 
 def test_as_json_is_the_once_line_shape():
-    point = to_point(Sample("mem.used", 5, {"a": "b"}, "B", ts=7), 0)
+    point = check_sample(Sample("mem.used", 5, {"a": "b"}, "B", ts=7), 0)
     assert point.as_json() == {"metric": "mem.used", "labels": {"a": "b"}, "ts": 7, "value": 5.0, "unit": "B"}
 
 
@@ -59,10 +59,10 @@ def test_the_agent_refuses_exactly_what_the_hub_refuses_by_default():
 
     settings = Settings()
     longest = "v" * settings.max_label_length
-    assert to_point(Sample("m", 1, {"k": longest}), 0).labels == (("k", longest),)
+    assert check_sample(Sample("m", 1, {"k": longest}), 0).labels == (("k", longest),)
     with pytest.raises(Invalid, match="longer than"):
-        to_point(Sample("m", 1, {"k": longest + "v"}), 0)
+        check_sample(Sample("m", 1, {"k": longest + "v"}), 0)
     most = {f"k{i}": "v" for i in range(settings.max_labels)}
-    assert len(to_point(Sample("m", 1, most), 0).labels) == settings.max_labels
+    assert len(check_sample(Sample("m", 1, most), 0).labels) == settings.max_labels
     with pytest.raises(Invalid, match="labels, at most"):
-        to_point(Sample("m", 1, {**most, "one_more": "v"}), 0)
+        check_sample(Sample("m", 1, {**most, "one_more": "v"}), 0)

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 from hostpulse import Sample, Source
-from hostpulse.agent.collect.point import Point
+from hostpulse.agent.collect.point import CheckedSample
 from hostpulse.agent.collect.scheduler import Collector, Scheduler, next_tick
 from hostpulse.agent.collect.threads import Pool
 from hostpulse.agent.stats import Stats
@@ -103,7 +103,7 @@ def test_next_tick_is_aligned_to_the_wall_clock():
 async def test_sync_async_and_generator_sources_all_collect(cls):
     stats = Stats()
     points = await make(cls(), stats).collect(5_000)
-    assert points and all(isinstance(p, Point) and p.ts == 5_000 for p in points)
+    assert points and all(isinstance(p, CheckedSample) and p.ts == 5_000 for p in points)
     assert stats.samples[cls.name] == len(points) and not stats.errors
 
 
@@ -141,10 +141,10 @@ async def test_bad_sources_never_hold_back_a_good_one(shared):
     release.clear()
     pool = Pool() if shared else None
     stats = Stats()
-    seen: list[Point] = []
+    seen: list[CheckedSample] = []
     enough = asyncio.Event()
 
-    def sink(points: list[Point]) -> None:
+    def sink(points: list[CheckedSample]) -> None:
         seen.extend(points)
         if sum(p.metric == "fast.x" for p in seen) >= 5:
             enough.set()

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from hostpulse.agent.collect.point import Point
+from hostpulse.agent.collect.point import CheckedSample
 from hostpulse.agent.deliver.batch import Batcher
 from hostpulse.agent.deliver.sender import Outcome, Sender, parse_retry_after
 from hostpulse.agent.secret import Secret
@@ -15,7 +15,7 @@ from tests.agent.sink import Sink
 
 def batch(n: int = 3, host: str = "web-1"):
     batcher = Batcher(host, max_samples=10_000, max_age=60)
-    batcher.add([Point("test.x", (("i", "1"),), "n", 1_000 * ts, float(ts)) for ts in range(n)])
+    batcher.add([CheckedSample("test.x", (("i", "1"),), "n", 1_000 * ts, float(ts)) for ts in range(n)])
     return batcher.seal()
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hostpulse.agent.collect.point import Point
+from hostpulse.agent.collect.point import CheckedSample
 from hostpulse.agent.deliver.batch import Batch, Batcher
 from hostpulse.agent.deliver.deadletter import DeadLetter
 from hostpulse.agent.deliver.delivery import Delivery
@@ -27,7 +27,7 @@ from tests.agent.test_delivery import deliver_until
 
 
 def _batches(host: str, count: int, hub: str = "") -> list[Batch]:
-    points = [Point("test.seq", (), "", 1000 * i, float(i)) for i in range(2 * count)]
+    points = [CheckedSample("test.seq", (), "", 1000 * i, float(i)) for i in range(2 * count)]
     return Batcher(host, max_samples=2, max_age=60, hub=hub).add(points)
 
 

@@ -13,7 +13,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from hostpulse.agent.collect.point import Point
+from hostpulse.agent.collect.point import CheckedSample
 from hostpulse.agent.deliver.batch import Batcher
 from hostpulse.agent.deliver.diskspool import DiskSpool
 from hostpulse.agent.stats import Stats
@@ -123,7 +123,7 @@ def test_renamed_host_with_a_full_spool(tmp_path: Path) -> None:
     spool = DiskSpool(tmp_path / "state" / "spool", 1_000_000, stats)
     batcher = Batcher("a", max_samples=10, max_age=60, hub=hub.url)
     while not stats.dropped["spool_full"]:
-        for batch in batcher.add(Point("test.sequence", (), "", 1000 * i, -1.0) for i in range(100)):
+        for batch in batcher.add(CheckedSample("test.sequence", (), "", 1000 * i, -1.0) for i in range(100)):
             spool.append(batch)
     spooled, spooled_samples = len(spool), stats.spool_batches * 10
     spool.close()
