@@ -16,10 +16,10 @@ from hostpulse.agent.config import AgentConfig
 from hostpulse.agent.deliver.batch import Batcher
 from hostpulse.agent.deliver.clock import ClockCheck
 from hostpulse.agent.deliver.deadletter import DeadLetter
-from hostpulse.agent.deliver.delivery import Delivery, Spool
+from hostpulse.agent.deliver.delivery import Delivery
 from hostpulse.agent.deliver.diskspool import DiskSpool
 from hostpulse.agent.deliver.sender import Sender
-from hostpulse.agent.deliver.spool import MemorySpool
+from hostpulse.agent.deliver.spool import MemorySpool, Spool
 from hostpulse.agent.deliver.statelock import StateDirLock
 from hostpulse.agent.secret import Secret
 from hostpulse.agent.stats import Stats

@@ -21,26 +21,16 @@ import asyncio
 import logging
 import time
 from collections import deque
-from typing import Protocol
 
 from hostpulse.agent.deliver.batch import Batch, decode
 from hostpulse.agent.deliver.deadletter import DeadLetter
 from hostpulse.agent.deliver.refusals import RefusalLog
 from hostpulse.agent.deliver.sender import WRONG_URL_STATUSES, Outcome, Result, Sender
+from hostpulse.agent.deliver.spool import Spool
 from hostpulse.agent.stats import Stats
 from hostpulse.backoff import Backoff
 
 log = logging.getLogger("hostpulse.agent.delivery")
-
-
-class Spool(Protocol):
-    """A FIFO of batches; ``append`` may drop the oldest when full and count it in ``stats``."""
-
-    def __len__(self) -> int: ...
-    def append(self, batch: Batch) -> None: ...
-    def peek(self) -> Batch | None: ...
-    def ack(self) -> None: ...
-    def close(self) -> None: ...
 
 
 class Delivery:

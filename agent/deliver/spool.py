@@ -1,11 +1,23 @@
-"""Spools: where batches wait while the hub is away. This module holds the in-memory one."""
+"""Spools: where batches wait while the hub is away. This module holds what a spool is (the
+``Spool`` protocol, which delivery.py takes) and the in-memory one; diskspool.py the one on disk."""
 
 from __future__ import annotations
 
 from collections import deque
+from typing import Protocol
 
 from hostpulse.agent.deliver.batch import Batch
 from hostpulse.agent.stats import Stats
+
+
+class Spool(Protocol):
+    """A FIFO of batches; ``append`` may drop the oldest when full and count it in ``stats``."""
+
+    def __len__(self) -> int: ...
+    def append(self, batch: Batch) -> None: ...
+    def peek(self) -> Batch | None: ...
+    def ack(self) -> None: ...
+    def close(self) -> None: ...
 
 
 class MemorySpool:
