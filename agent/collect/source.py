@@ -6,6 +6,7 @@ that may be a plain function, a generator or a coroutine, and returns :class:`Sa
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterable, Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -36,7 +37,7 @@ class Option:
     type: type = str
     default: Any = _REQUIRED
     help: str = ""
-    items: type | None = None
+    items: builtins.type | None = None  # the builtin: ``type`` here is the field above
 
     def __post_init__(self) -> None:
         if self.items is not None and self.type is not list:
@@ -55,7 +56,7 @@ class Option:
             raise ConfigError(f"plugins.{source}.{key}", value, "true or false")
         if not isinstance(value, expected):
             raise ConfigError(f"plugins.{source}.{key}", value, f"a {self.kind}")
-        if self.items is not None:
+        if self.items is not None and isinstance(value, list):  # items: a list option (__post_init__)
             item = Option(self.items)
             return [item.coerce(source, f"{key}[{i}]", v) for i, v in enumerate(value)]
         return value

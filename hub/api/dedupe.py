@@ -36,7 +36,8 @@ def keep_once(
 ) -> Columns:
     """The batch with each series once and each of its timestamps once (the last one given)."""
     items = [(s.metric, s.labels, s.unit) for s in series]
-    lengths = np.diff(np.asarray(offsets, dtype=np.intp))
+    bounds = np.asarray(offsets, dtype=np.intp)
+    lengths = bounds[1:] - bounds[:-1]  # np.diff's stub types this as timedelta64
     group_of: dict[tuple[str, str], int] = {}
     group = np.fromiter(
         (group_of.setdefault((s.metric, labels_key(s.labels)), len(group_of)) for s in series),

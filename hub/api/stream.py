@@ -8,11 +8,11 @@ from typing import Any
 import orjson
 from quart import Blueprint, websocket
 
-from hostpulse.hub.api.wire import MAX_HOST, MAX_METRIC
 from hostpulse.hub.auth.hashing import hash_token
 from hostpulse.hub.auth.viewers import is_viewer, presented_token, viewer_for, viewers_required
 from hostpulse.hub.live.bus import Subscription, TooManySessions
 from hostpulse.hub.state import hub_state
+from hostpulse.wire import MAX_HOST, MAX_METRIC
 
 blueprint = Blueprint("stream", __name__, url_prefix="/api/v1")
 

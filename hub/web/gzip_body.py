@@ -28,7 +28,7 @@ from hypercorn.typing import (
     Scope,
 )
 
-from hostpulse.hub.errors import error_body
+from hostpulse.wire import error_body
 
 #: What it wraps: Quart's ``app.asgi_app``.
 ASGIApp = Callable[[Scope, ASGIReceiveCallable, ASGISendCallable], Awaitable[None]]
