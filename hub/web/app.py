@@ -81,9 +81,8 @@ def create_app(settings: Settings | None = None) -> Quart:
         tokens=token_cache_for(settings.db),
         detector_state=DetectorStateStore(engine, settings.detector_save_s),
         rate_limit=TokenBucket(settings.rate_limit_per_s, settings.rate_limit_burst),
+        compactor=Compactor(settings),
     )
-    # Compaction and retention of the storage tiers (hostpulse.hub.storage.compactor).
-    app.extensions["hostpulse.compactor"] = compactor = Compactor(settings)
     # Alert rules, fed by ingest after each commit (hostpulse.hub.alerts.service).
     app.extensions["hostpulse.alerts"] = alerts = AlertService(settings.alerts)
     for module in (ingest, read, stream, viewers, install, alerts_api):
@@ -100,14 +99,14 @@ def create_app(settings: Settings | None = None) -> Quart:
         state.tokens.start()
         state.writer.start()
         state.detector_state.start()
-        compactor.start()
+        state.compactor.start()
         await alerts.start()
         await state.bus.start()
 
     @app.after_serving
     async def shutdown() -> None:
         state = hub_state()
-        await compactor.stop()
+        await state.compactor.stop()
         await alerts.stop()
         await state.writer.stop()
         await state.detector_state.stop()
@@ -215,8 +214,9 @@ def _register_pages(app: Quart, settings: Settings) -> None:
     @hide
     async def metrics() -> Response:
         await viewers.require_viewer()
+        state = hub_state()
         return Response(
-            render_metrics(hub_state(), app.extensions["hostpulse.compactor"].lag_seconds()),
+            render_metrics(state, state.compactor.lag_seconds()),
             content_type="text/plain; version=0.0.4",
         )
 
