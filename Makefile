@@ -7,12 +7,12 @@ BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FRONTEND_SOURCES := $(shell find frontend/src -type f 2>/dev/null) frontend/build.mjs frontend/favicon.mjs frontend/package.json
 
-.PHONY: demo test setup build dist chromium lint bench clean
+.PHONY: demo test setup build dist chromium alertmanager lint bench clean
 
 demo: setup ## Set up, then run hub + local agent on an embedded SQLite and print the dashboard URL
 	$(BIN)/hostpulse demo
 
-test: setup chromium ## Set up, then run the whole test suite, browser tests included
+test: setup chromium alertmanager ## Set up, then run the whole test suite, browser tests included
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 setup: $(VENV)/.installed build
@@ -43,6 +43,10 @@ dist: $(VENV)/.installed build
 # Debian's chromium for the Playwright tests (Playwright's own browser download cannot work here).
 chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+# Debian's Alertmanager: tests/hub/alerts/test_notifiers.py posts alerts to a real one.
+alertmanager:
+	@command -v prometheus-alertmanager >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq prometheus-alertmanager; }
 
 # ruff, then mypy --strict on the package under its installed names (.ci/typecheck.py says why).
 lint: $(VENV)/.installed

@@ -17,7 +17,7 @@ from hostpulse.hub.errors import SettingsError
 RULE_KINDS = ("threshold", "anomaly", "host_down", "absent")
 NOTIFIER_KINDS = ("webhook", "email", "alertmanager", "apprise")
 #: The kinds this hub can send today; the others are refused at start rather than failing later.
-BUILT_NOTIFIER_KINDS = ("webhook",)
+BUILT_NOTIFIER_KINDS = NOTIFIER_KINDS
 OVER = ("last", "avg", "max", "min")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
@@ -271,6 +271,29 @@ def _notifier(at: str, raw: Mapping[str, Any]) -> Notifier:
         url = options.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise SettingsError(f"{at}.url", url, "an http:// or https:// URL")
+    if kind == "email":
+        _email_options(at, options)
+    if kind == "apprise":
+        urls = options.get("urls")
+        if not (
+            isinstance(urls, list) and urls and all(isinstance(u, str) and "://" in u for u in urls)
+        ):
+            raise SettingsError(f"{at}.urls", urls, 'a list of Apprise URLs such as "ntfy://topic"')
     if "secret" in options and not isinstance(options["secret"], str):
         raise SettingsError(f"{at}.secret", "***", "a string")
     return Notifier(name, kind, options)
+
+
+def _email_options(at: str, options: Mapping[str, Any]) -> None:
+    if not isinstance(options.get("host"), str) or not options["host"]:
+        raise SettingsError(f"{at}.host", options.get("host"), "the SMTP server's host name")
+    if not isinstance(options.get("from"), str) or "@" not in options["from"]:
+        raise SettingsError(f"{at}.from", options.get("from"), "a sender address")
+    to = options.get("to")
+    if not (isinstance(to, list) and to and all(isinstance(a, str) and "@" in a for a in to)):
+        raise SettingsError(f"{at}.to", to, "a list of recipient addresses")
+    if options.get("security", "starttls") not in ("starttls", "tls", "none"):
+        raise SettingsError(f"{at}.security", options.get("security"), "starttls | tls | none")
+    port = options.get("port", 587)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise SettingsError(f"{at}.port", port, "a TCP port number")

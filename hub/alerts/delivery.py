@@ -22,8 +22,9 @@ import httpx
 
 from hostpulse.hub.alerts import silences, store
 from hostpulse.hub.alerts.config import AlertsConfig
+from hostpulse.hub.alerts.notifiers import senders
 from hostpulse.hub.alerts.states import Transition
-from hostpulse.hub.alerts.webhook import alerts_body, send_webhook
+from hostpulse.hub.anomaly.plugins import plugin_manager
 
 log = logging.getLogger("hostpulse.alerts")
 
@@ -66,6 +67,8 @@ class Delivery:
         self.poll_s = poll_s
         self.stats = DeliveryStats()
         self._since = since
+        #: kind → sender, from the plugins' register_notifiers hook (hostpulse.hub.alerts.notifiers)
+        self.senders = senders(plugin_manager())
         self._routes = {r.name: r.notify for r in config.rules}
         self._buffer: list[Transition] = []
         self._wake = asyncio.Event()
@@ -150,13 +153,14 @@ class Delivery:
         return [r for r in claimed if r.id not in set(quiet)]
 
     async def send(self, notifier_name: str, alerts: list[dict[str, Any]]) -> str:
-        """One attempt, bounded by the timeout whatever the notifier does."""
+        """One attempt through the notifier kind's sender, bounded by the timeout whatever it does."""
         notifier = self.config.notifiers[notifier_name]
-        # config refuses the kinds not built yet (BUILT_NOTIFIER_KINDS): every notifier is a webhook
+        sender = self.senders.get(notifier.kind)
+        if sender is None:
+            raise LookupError(f"no plugin sends notifiers of kind {notifier.kind!r}")
         assert self._client is not None
         return await asyncio.wait_for(
-            send_webhook(notifier, alerts_body(alerts), self._client, self.timeout_s),
-            self.timeout_s,
+            sender(notifier, alerts, self._client, self.timeout_s), self.timeout_s
         )
 
     async def _attempt(self, notifier: str, rows: list[store.Claimed]) -> None:

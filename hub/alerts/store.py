@@ -61,7 +61,8 @@ class Claimed:
 
 
 def conn() -> BaseDBAsyncClient:
-    return connections.get("default")
+    client: BaseDBAsyncClient = connections.get("default")
+    return client
 
 
 #: pg advisory lock of the alert flushes ("HP" 0x4850, like the migration lock): hubs sharing one

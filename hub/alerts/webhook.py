@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -22,7 +22,7 @@ def webhook_body(transitions: Sequence[Transition], base_url: str = "") -> bytes
     return alerts_body([t.alert_json(base_url) for t in transitions])
 
 
-def alerts_body(alerts: Sequence[dict[str, Any]]) -> bytes:
+def alerts_body(alerts: Sequence[Mapping[str, Any]]) -> bytes:
     """The body of alerts already in their Contract form (as the outbox stores them)."""
     status = "firing" if any(a["state"] == FIRING for a in alerts) else "resolved"
     body: dict[str, Any] = {"version": BODY_VERSION, "status": status, "alerts": list(alerts)}
@@ -47,3 +47,12 @@ async def send_webhook(
     )
     response.raise_for_status()
     return f"{response.status_code} {response.reason_phrase}"
+
+
+async def send_webhook_alerts(
+    notifier: Notifier,
+    alerts: Sequence[Mapping[str, Any]],
+    client: httpx.AsyncClient,
+    timeout_s: float,
+) -> str:
+    return await send_webhook(notifier, alerts_body(alerts), client, timeout_s)

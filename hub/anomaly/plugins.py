@@ -8,6 +8,8 @@ from typing import Any
 
 import pluggy
 
+from hostpulse.hub.alerts import builtin_notifiers
+from hostpulse.hub.alerts import hookspecs as alert_hookspecs
 from hostpulse.hub.anomaly import builtin, hookspecs
 from hostpulse.hub.anomaly.detector import Detector
 
@@ -23,7 +25,9 @@ def plugin_manager(*, entry_points: bool = True) -> pluggy.PluginManager:
     and skipped, as the agent does with its sources: one broken plugin must not stop the hub."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
     pm.add_hookspecs(hookspecs)
+    pm.add_hookspecs(alert_hookspecs)  # register_notifiers (hostpulse.hub.alerts)
     pm.register(builtin, name="hostpulse.builtin_detectors")
+    pm.register(builtin_notifiers, name="hostpulse.builtin_notifiers")
     if entry_points:
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
             _load(pm, ep)
@@ -52,7 +56,9 @@ def detector_classes(pm: pluggy.PluginManager) -> dict[str, type[Detector]]:
     than named Detector subclasses or takes a name already registered is logged and skipped, so
     one broken plugin cannot take the built-in detectors down with it."""
     found: dict[str, type[Detector]] = {}
-    for impl in pm.hook.register_detectors.get_hookimpls():  # in registration order: built-ins first
+    for (
+        impl
+    ) in pm.hook.register_detectors.get_hookimpls():  # in registration order: built-ins first
         try:
             returned: Any = impl.function()
             classes = _checked(list(returned or []), found)
