@@ -244,16 +244,17 @@ async def create_silence() -> tuple[dict[str, object], int]:
             raise BadRequest("the body is not valid JSON", code="malformed_json") from None
         raise RequestSchemaValidationError(exc) from None
     now = now_ms()
-    if (data.ends_at is None) == (data.duration_s is None):
+    if data.ends_at is not None and data.duration_s is None:
+        ends_at = data.ends_at
+    elif data.duration_s is not None and data.ends_at is None:
+        ends_at = now + int(data.duration_s * 1000)
+    else:
         raise BadRequest("give one of ends_at (epoch ms) or duration_s", code="bad_silence")
-    ends_at = data.ends_at if data.ends_at is not None else now + int(data.duration_s * 1000)  # type: ignore[operator]
-    if ends_at <= now:
-        raise BadRequest(f"ends_at {ends_at} is not in the future", code="bad_silence")
-    if not (data.rule or data.host or data.labels):
-        raise BadRequest("a silence names a rule, a host or labels: it would mute everything",
-                         code="bad_silence")  # fmt: skip
-    silence = await AlertSilence.create(rule=data.rule, host=data.host, labels=data.labels,
-                                        comment=data.comment, created_at=now, ends_at=ends_at)  # fmt: skip
+    try:
+        silence = await silences.create(rule=data.rule, host=data.host, labels=data.labels,
+                                        ends_at=ends_at, comment=data.comment, now_ms=now)  # fmt: skip
+    except ValueError as exc:
+        raise BadRequest(str(exc), code="bad_silence") from None
     return _silence_json(silence), 201
 
 
@@ -264,10 +265,7 @@ async def end_silence(silence_id: str) -> dict[str, object]:
     """End a silence now (it stays in the table, ended)."""
     if not silence_id.isascii() or not silence_id.isdigit() or int(silence_id) > 2**31 - 1:
         raise NotFound(f"no silence with id {silence_id!r}")
-    now = now_ms()
-    silence = await AlertSilence.get_or_none(id=int(silence_id), ends_at__gt=now)
+    silence = await silences.end(int(silence_id), now_ms())
     if silence is None:
         raise NotFound(f"no silence in force with id {silence_id}")
-    silence.ends_at = now
-    await silence.save(update_fields=["ends_at"])
     return _silence_json(silence)

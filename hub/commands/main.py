@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "plugins": "hostpulse.agent.commands.cli:plugins_group",
     "host": "hostpulse.hub.commands.host:host_group",
     "wheelhouse": "hostpulse.hub.commands.host:wheelhouse_group",
+    "alerts": "hostpulse.hub.commands.alerts:alerts_group",
 }
 
 
