@@ -7,9 +7,11 @@ HubError                 answered with its status and code
  ├── NotFound            404  no such series
  ├── PayloadTooLarge     413  body or batch over a limit
  ├── UnsupportedMediaType 415 a body that is not JSON
- ├── RateLimited         429  a token over its requests per second (with Retry-After)
- └── Overloaded          503  write queue full (with Retry-After)
+ └── RateLimited         429  a token over its requests per second (with Retry-After)
 SettingsError            a setting is wrong: names the key, the value and what was expected
+
+Storage raises its own WriteRefused (hostpulse.hub.storage.writer: write queue full, shutting down,
+database away), which the app answers 503 with Retry-After: storage knows nothing of HTTP.
 """
 
 from __future__ import annotations
@@ -63,10 +65,6 @@ class UnsupportedMediaType(HubError):
 
 class RateLimited(HubError):
     status, code = 429, "rate_limited"
-
-
-class Overloaded(HubError):
-    status, code = 503, "overloaded"
 
 
 class SettingsError(Exception):

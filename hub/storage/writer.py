@@ -18,12 +18,22 @@ from typing import Any
 import numpy as np
 from tortoise.transactions import in_transaction
 
-from hostpulse.hub.errors import Overloaded
 from hostpulse.hub.storage.database import connection
 from hostpulse.hub.storage.sql import placeholders
 from hostpulse.hub.tasks import cancel
 
 log = logging.getLogger(__name__)
+
+
+class WriteRefused(Exception):
+    """The writer could not take or store a batch; the agent should retry it after
+    ``retry_after_s``. Storage knows nothing of HTTP: the API answers this 503 (hub/web/app.py).
+
+    ``code``: ``queue_full``, ``shutting_down`` or ``storage_unavailable``."""
+
+    def __init__(self, message: str, *, code: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.message, self.code, self.retry_after_s = message, code, retry_after_s
 
 
 @dataclass(slots=True)
@@ -96,10 +106,10 @@ class Writer:
         try:
             self._queue.put_nowait(batch)
         except asyncio.QueueFull:
-            raise Overloaded(
+            raise WriteRefused(
                 "the write queue is full; retry later",
                 code="queue_full",
-                headers={"Retry-After": "1"},
+                retry_after_s=1,
             ) from None
         # Shielded: a client that disconnects cancels its request, and a bare await would cancel
         # the future the writer is about to resolve. Its set_result then raised InvalidStateError
@@ -119,10 +129,10 @@ class Writer:
                 for batch in group:
                     if not batch.done.done():
                         batch.done.set_exception(
-                            Overloaded(
+                            WriteRefused(
                                 "the hub is shutting down",
                                 code="shutting_down",
-                                headers={"Retry-After": "1"},
+                                retry_after_s=1,
                             )
                         )
                 raise
@@ -133,10 +143,10 @@ class Writer:
                 for batch in group:
                     if not batch.done.done():
                         batch.done.set_exception(
-                            Overloaded(
+                            WriteRefused(
                                 f"storage unavailable: {exc.__class__.__name__}",
                                 code="storage_unavailable",
-                                headers={"Retry-After": "2"},
+                                retry_after_s=2,
                             )
                         )
             finally:

@@ -32,7 +32,7 @@ from hostpulse.hub.state import HubState, hub_state
 from hostpulse.hub.storage.compactor import Compactor
 from hostpulse.hub.storage.database import close_database, connection, open_database
 from hostpulse.hub.storage.registry import SeriesRegistry
-from hostpulse.hub.storage.writer import Writer
+from hostpulse.hub.storage.writer import Writer, WriteRefused
 from hostpulse.hub.web.gzip_body import GzipRequestMiddleware
 from hostpulse.hub.web.security import install_security_headers
 
@@ -160,6 +160,11 @@ def _register_error_handlers(app: Quart) -> None:
         elif error.code == 413:  # the same code as the gzip middleware's refusal
             code = "payload_too_large"
         return error_body(code, message), error.code or 500
+
+    @app.errorhandler(WriteRefused)
+    async def write_refused(error: WriteRefused) -> tuple[dict[str, Any], int, dict[str, str]]:
+        # Retryable: the same batch_id is sent again after Retry-After.
+        return error_body(error.code, error.message), 503, {"Retry-After": str(error.retry_after_s)}
 
     async def storage_down(error: Exception) -> tuple[dict[str, Any], int, dict[str, str]]:
         # The database is away (locked, full, restarting): retryable, like a full write queue.
