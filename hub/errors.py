@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# The shape is a wire rule the agent reads too; app.py and gzip_body.py import it from here.
+# The one error shape is a wire rule the agent reads too (hostpulse.wire).
 from hostpulse.wire import error_body
 
 

@@ -25,7 +25,7 @@ from hostpulse.hub.api.wire import unsupported_version
 from hostpulse.hub.auth import viewers
 from hostpulse.hub.auth.rate_limit import TokenBucket
 from hostpulse.hub.auth.sqlite_token_cache import token_cache_for
-from hostpulse.hub.errors import HubError, error_body
+from hostpulse.hub.errors import HubError
 from hostpulse.hub.live.bus import LocalBus, SessionLimits
 from hostpulse.hub.settings import Settings
 from hostpulse.hub.state import HubState, hub_state
@@ -35,6 +35,7 @@ from hostpulse.hub.storage.registry import SeriesRegistry
 from hostpulse.hub.storage.writer import Writer, WriteRefused
 from hostpulse.hub.web.gzip_body import GzipRequestMiddleware
 from hostpulse.hub.web.security import install_security_headers
+from hostpulse.wire import error_body
 
 log = logging.getLogger(__name__)
 
