@@ -77,11 +77,18 @@ async def is_viewer(*, ws: bool = False) -> bool:
 def same_origin(headers: Headers | Mapping[str, str]) -> bool:
     """Whether a browser sent this from one of the hub's own pages. Browsers send Origin on
     WebSocket upgrades and on POSTs (and Sec-Fetch-Site, where Origin is left out); clients that
-    are not browsers send neither and are let through: a token covers them."""
+    are not browsers send neither and are let through: a token covers them.
+
+    ``Origin: null`` says nothing of where a request came from (Chromium sends it for a form
+    submitted under a no-referrer policy, and a sandboxed frame sends it too), so Sec-Fetch-Site
+    decides then: Chromium's own submit of /login was refused 403 before this."""
     origin = headers.get("Origin")
-    if origin:
+    if origin and origin != "null":
         return urlsplit(origin).netloc.lower() == headers.get("Host", "").lower()
-    return headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
+    fetch_site = headers.get("Sec-Fetch-Site")
+    if origin == "null":
+        return fetch_site in ("same-origin", "none")
+    return (fetch_site or "same-origin") in ("same-origin", "none")
 
 
 def host_allowed(settings: Settings, host_header: str) -> bool:

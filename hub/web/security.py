@@ -25,7 +25,9 @@ def install_security_headers(app: Quart, *, tls: bool) -> None:
         headers.setdefault("Content-Security-Policy", DOCS_CSP if request.path == "/docs" else CSP)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin, not no-referrer: the hub's own pages still send their Origin on a form POST
+        # (under no-referrer Chromium sends "Origin: null"), and other sites learn nothing.
+        headers.setdefault("Referrer-Policy", "same-origin")
         if tls:
             headers.setdefault("Strict-Transport-Security", f"max-age={HSTS_MAX_AGE_S}")
         return response

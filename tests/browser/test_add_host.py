@@ -30,13 +30,13 @@ def viewer_token(hub: LiveHub, name: str) -> str:
 
 
 def signed_in(browser: Any, hub: LiveHub, name: str) -> Any:
-    # The session cookie from POST /login, put in the browser: Chromium's own submit of the login
-    # form is refused 403 cross_origin here (it sends "Origin: null" under the hub's
-    # no-referrer policy), which is the login page's matter, not this dialog's.
-    login = httpx.post(f"{hub.url}/login", data={"token": viewer_token(hub, name)}, timeout=10)
+    """A page signed in through the hub's own /login form, as a user would."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_cookies([{"name": key, "value": value, "url": hub.url} for key, value in login.cookies.items()])
     page = context.new_page()
+    page.goto(f"{hub.url}/login")
+    page.fill("#token", viewer_token(hub, name))
+    with page.expect_navigation():
+        page.click("button[type=submit]")
     page.goto(f"{hub.url}/#/")
     page.wait_for_selector(".add-host-open")
     return page
