@@ -4,7 +4,7 @@ The engine scores one point index of every series per numpy step, so a batch cos
 ``STEP_S`` per point index plus ``SAMPLE_S`` per sample (measured on the 2-core machine the hub is
 tested on: 120 us a step, 0.8 us a sample; one series of 40,000 points took 5 s in one piece and
 froze every other client, issue 18). Here the group is cut into pieces of about ``PIECE_S``, by
-series and by point index, with an ``await`` between pieces. The model only sizes the first
+series and by point index, with a pause as long as the piece between two pieces. The model only sizes the first
 piece: each next one is scaled by how long the last really took, so a machine busier than the
 measured one still hands the loop back every few milliseconds.
 
@@ -26,12 +26,12 @@ from hostpulse.hub.anomaly import AnomalyEngine, BatchResult
 
 STEP_S = 120e-6
 SAMPLE_S = 0.8e-6
-#: Work of one piece (s). Another request needs several turns of the loop (accept, read, a
-#: database round trip, write), each of which may wait one piece: a few ms keeps that well
-#: under the 100 ms any client may wait.
-PIECE_S = 0.003
-#: Series given to the engine in one call at most (a step over 5,000 series costs ~4 ms).
-PIECE_SERIES = 4096
+#: Work of one piece (s), followed by as long a pause: detection of a big group takes at most
+#: half the loop's time, and another request waits a few ms, well under the 100 ms allowed.
+PIECE_S = 0.002
+#: Series given to the engine in one call at most: a call costs a few us per series before
+#: its first step (4,096 series made a piece of 15-20 ms whatever its steps).
+PIECE_SERIES = 512
 
 
 async def detect_in_pieces(
@@ -66,14 +66,17 @@ async def detect_in_pieces(
     metric_of = {series_id: metrics[i] for i, series_id in reversed(list(enumerate(ids)))}
 
     seq_out = (np.zeros(total), np.zeros(total), np.zeros(total), np.zeros(total, dtype=bool))
-    first, slowdown = True, 1.0
+    first, slowdown, last = True, 1.0, 0.0
     for lo in range(0, len(unique), PIECE_SERIES):
         sizes = size[lo : lo + PIECE_SERIES]
         k = 0
         while k < int(sizes.max(initial=0)):
             end, estimate = _piece_end(sizes, k, PIECE_S / slowdown)
             if not first:
-                await asyncio.sleep(0)  # the loop serves everyone else between two pieces
+                # As long as the last piece took, not one turn of the loop: a request needs
+                # several turns (accept, read, a database round trip, write), and with one turn
+                # per piece each of them waited a piece (/healthz took 80 ms on PostgreSQL).
+                await asyncio.sleep(last)
             first = False
             started = time.perf_counter()
             live = lo + np.flatnonzero(sizes > k)
@@ -91,7 +94,8 @@ async def detect_in_pieces(
                 seq_out, (piece.score, piece.low, piece.high, piece.flag), strict=True
             ):
                 column[at] = result
-            slowdown = max(0.25, (time.perf_counter() - started) / estimate)
+            last = time.perf_counter() - started
+            slowdown = max(0.25, last / estimate)
             k = end
     out = tuple(np.empty_like(column) for column in seq_out)
     for column, seq_column in zip(out, seq_out, strict=True):

@@ -17,6 +17,7 @@ import httpx
 import pytest
 import websockets
 
+from tests.hostile.probe import half_open_closed_in, rss_kib
 from tests.reliability.scenarios import scenario
 from tests.reliability.test_postgres_down import pg_db  # noqa: F401 - a fixture, found by name
 from tests.support.hub_process import LiveHub, make_batch, now_ms, run_cli, start_hub
@@ -108,7 +109,7 @@ def test_nul_is_a_400_on_postgres_and_fails_no_other_batch(tmp_path: Path, pg_db
 )
 def test_gzip_is_inflated_only_after_authentication_and_exactly(hub: LiveHub) -> None:
     bomb = gzip.compress(b" " * (31 << 20))
-    before = _rss_kib(hub.process.pid)
+    before = rss_kib(hub.process.pid)
 
     async def anonymous() -> list[int]:
         async with httpx.AsyncClient(timeout=30) as client:
@@ -119,7 +120,7 @@ def test_gzip_is_inflated_only_after_authentication_and_exactly(hub: LiveHub) ->
         return [a.status_code for a in answers]
 
     assert asyncio.run(anonymous()) == [401] * 8
-    assert _rss_kib(hub.process.pid) - before < 16 * 1024
+    assert rss_kib(hub.process.pid) - before < 16 * 1024
     body = json.dumps(make_batch(HOST, series("gzip.value"))).encode()
     for tail in (b"garbage", gzip.compress(body)):
         response = post(hub, gzip.compress(body) + tail, {"Content-Encoding": "gzip"})
@@ -276,22 +277,6 @@ def test_logout_revokes_the_session_and_slow_headers_are_dropped(tmp_path: Path)
         assert httpx.get(f"{viewer_hub.url}/api/v1/hosts",
                          headers={"Authorization": f"Bearer {token}"}).status_code == 200
         assert os.stat(tmp_path / "session" / "hub.sqlite3").st_mode & 0o777 == 0o600
-        port = int(viewer_hub.url.rsplit(":", 1)[1])
-        socks = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(20)]
-        for sock in socks:
-            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-        start = time.monotonic()
-        for sock in socks:
-            sock.settimeout(8)
-            assert sock.recv(100) == b""  # closed by the hub, nothing answered
-            sock.close()
-        assert time.monotonic() - start < 5
+        assert half_open_closed_in(viewer_hub, 20) < 5
     finally:
         viewer_hub.stop()
-
-
-def _rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS")

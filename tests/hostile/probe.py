@@ -1,0 +1,115 @@
+"""What every issue-18 scenario watches while its hostile client runs: /healthz latency, and an
+ordinary agent whose batches must all be stored exactly once."""
+
+from __future__ import annotations
+
+import socket
+import statistics
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Self
+
+import httpx
+
+from tests.support.hub_process import LiveHub, make_batch, now_ms
+
+
+class Background:
+    """A loop on a thread of its own while the ``with`` block runs."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(60)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class HealthProbe(Background):
+    """GET /healthz every ``every_s``; each latency in ms."""
+
+    def __init__(self, hub: LiveHub, every_s: float = 0.02) -> None:
+        super().__init__()
+        self.hub, self.every_s = hub, every_s
+        self.ms: list[float] = []
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=30) as client:
+            while not self._stop.is_set():
+                start = time.perf_counter()
+                status = client.get(f"{self.hub.url}/healthz").status_code
+                self.ms.append((time.perf_counter() - start) * 1000 if status == 200 else 1e9)
+                self._stop.wait(self.every_s)
+
+    def summary(self) -> str:
+        return f"/healthz n={len(self.ms)} median={statistics.median(self.ms):.1f} ms max={max(self.ms):.1f} ms"
+
+    def assert_quick(self, limit_ms: float = 100) -> None:
+        assert len(self.ms) >= 5, self.summary()
+        assert max(self.ms) < limit_ms, self.summary()
+        print(self.summary())
+
+
+class OrdinaryAgent(Background):
+    """Posts one point of one series every ``every_s`` as host ``host``."""
+
+    def __init__(self, hub: LiveHub, host: str = "ordinary-host", every_s: float = 0.1) -> None:
+        super().__init__()
+        self.hub, self.host, self.every_s = hub, host, every_s
+        self.token = hub.token(host)
+        self.metric = f"ordinary.{uuid.uuid4().hex[:8]}"
+        self.answers: list[int] = []
+        self.sent: list[int] = []
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=30) as client:
+            while not self._stop.is_set():
+                ts = now_ms() - 1000 + len(self.sent)  # distinct even within one millisecond
+                body = make_batch(self.host, [{"metric": self.metric, "ts": [ts],
+                                               "values": [float(len(self.sent))]}])
+                answer = client.post(f"{self.hub.url}/api/v1/ingest", json=body,
+                                     headers={"Authorization": f"Bearer {self.token}"})
+                self.answers.append(answer.status_code)
+                self.sent.append(ts)
+                self._stop.wait(self.every_s)
+
+    def assert_stored_once(self) -> None:
+        """Every batch answered 200 and its point is stored exactly once."""
+        assert len(self.sent) >= 3 and set(self.answers) == {200}, self.answers
+        (series,) = self.hub.get("/api/v1/series", host=self.host, metric=self.metric).json()["series"]
+        points = self.hub.get(f"/api/v1/series/{series['id']}/points",
+                              **{"from": min(self.sent) - 1, "to": max(self.sent) + 1,
+                                 "max_points": 100_000}).json()["points"]
+        assert sorted(p[0] for p in points) == sorted(self.sent)
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def half_open_closed_in(hub: LiveHub, count: int) -> float:
+    """Open ``count`` connections that send half their request headers and stop; the seconds
+    until the hub has closed every one (without answering)."""
+    port = int(hub.url.rsplit(":", 1)[1])
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(count)]
+    for sock in socks:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+    start = time.monotonic()
+    for sock in socks:
+        sock.settimeout(8)
+        assert sock.recv(100) == b""  # closed by the hub, nothing answered
+        sock.close()
+    return time.monotonic() - start

@@ -1,0 +1,256 @@
+"""Issue 18, the rest: what one token holder could still do to stall the hub or change what it
+stores. Each scenario runs a hostile client against a served hub while /healthz is polled every
+20 ms (it must stay under 100 ms) and an ordinary agent posts a point every 0.1 s (every one of
+its batches must answer 200 and be stored exactly once)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+
+from tests.hostile.probe import HealthProbe, OrdinaryAgent, half_open_closed_in, rss_kib
+from tests.reliability.scenarios import scenario
+from tests.reliability.test_postgres_down import pg_db  # noqa: F401 - a fixture, found by name
+from tests.support.hub_process import LiveHub, make_batch, now_ms, start_hub
+
+
+def block(metric: str, points: int, start: int | None = None, **extra: Any) -> dict[str, Any]:
+    t = (start if start is not None else now_ms() - 3_600_000)
+    return {"metric": metric, "ts": list(range(t, t + points)),
+            "values": [float(i % 7) for i in range(points)], **extra}
+
+
+def post(hub: LiveHub, host: str, series: list[dict[str, Any]], batch_id: str | None = None,
+         timeout: float = 60) -> httpx.Response:
+    return httpx.post(f"{hub.url}/api/v1/ingest", json=make_batch(host, series, batch_id),
+                      headers={"Authorization": f"Bearer {hub.token(host)}"}, timeout=timeout)
+
+
+def series_of(hub: LiveHub, host: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = hub.get("/api/v1/series", host=host).json()["series"]
+    return found
+
+
+def points_of(hub: LiveHub, series_id: int, start: int, end: int) -> list[list[Any]]:
+    found: list[list[Any]] = hub.get(f"/api/v1/series/{series_id}/points",
+                                     **{"from": start, "to": end, "max_points": 100_000}).json()["points"]
+    return found
+
+
+@scenario(
+    done="posted the largest batches the limits allow, each shape once: 1 series x 1,000 points, "
+         "50 series x 1,000 points (50,000 samples), 5,000 new series x 10 points, then the same "
+         "5,000 series again; then 1 series x 1,001 points and 1 series x 40,000 (which froze the "
+         "hub for 5 s before)",
+    checked="the allowed ones answer 200 with every sample accepted; 1,001 and 40,000 points are "
+            "413 too_many_points and store nothing; /healthz stays under 100 ms throughout; the "
+            "ordinary agent's batches are all stored once",
+)
+def test_the_largest_allowed_batch_never_stalls_the_hub(hub: LiveHub) -> None:
+    host = "big-batches"
+    shapes = [[block("big.one", 1000)], [block(f"big.wide{i}", 1000) for i in range(50)],
+              [block(f"big.many{i}", 10) for i in range(5000)],
+              [block(f"big.many{i}", 10, now_ms() - 1_800_000) for i in range(5000)]]
+    # Encoded before the probe starts: json.dumps of 5,000 series holds this process's GIL for
+    # tens of ms, which the probe's thread would count as the hub's latency.
+    bodies = [json.dumps(make_batch(host, shape)).encode() for shape in shapes]
+    auth = {"Authorization": f"Bearer {hub.token(host)}", "Content-Type": "application/json"}
+    probes: list[tuple[str, HealthProbe]] = []
+    with OrdinaryAgent(hub) as agent:
+        for shape, body in zip(shapes, bodies, strict=True):
+            name = f"{len(shape)} series x {len(shape[0]['ts'])} points"
+            with HealthProbe(hub) as health:
+                time.sleep(0.1)
+                started = time.perf_counter()
+                answer = httpx.post(f"{hub.url}/api/v1/ingest", content=body, headers=auth,
+                                    timeout=60)
+                took = time.perf_counter() - started
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["accepted"] == sum(len(s["ts"]) for s in shape)
+            print(f"{name}: answered in {took:.2f} s; {health.summary()}")
+            probes.append((name, health))
+        for points in (1001, 40_000):
+            answer = post(hub, host, [block("big.refused", points)])
+            assert (answer.status_code, answer.json()["error"]["code"]) == (413, "too_many_points")
+    assert all(max(h.ms) < 100 for _, h in probes), [f"{n}: {h.summary()}" for n, h in probes]
+    agent.assert_stored_once()
+    assert not [s for s in series_of(hub, host) if s["metric"] == "big.refused"]
+
+
+@scenario(
+    done="a hub started with max_series_per_host 1,000 and max_series_per_batch 20,000; a host "
+         "holding 10 series posted a batch of 20,000 new series, while another host posted a "
+         "batch of 5 new series",
+    checked="the big batch is 400 series_limit_reached within 2 s (it took 8.6 s) and creates no "
+            "series; the other host's batch answers 200 within 2 s (it waited 8 s behind a "
+            "hub-wide lock); /healthz under 100 ms; the ordinary agent's batches stored once",
+)
+def test_a_series_limit_refusal_is_quick_and_holds_up_no_other_host(tmp_path: Path) -> None:
+    limited = start_hub(tmp_path / "limit", env={
+        "HOSTPULSE_RATE_LIMIT_PER_S": "0", "HOSTPULSE_MAX_SERIES_PER_HOST": "1000",
+        "HOSTPULSE_MAX_SERIES_PER_BATCH": "20000"})
+    try:
+        assert post(limited, "wide", [block(f"wide.s{i}", 1) for i in range(10)]).status_code == 200
+        limited.token("neighbour")
+
+        async def both() -> tuple[tuple[httpx.Response, float], tuple[httpx.Response, float]]:
+            async def timed(host: str, series: list[dict[str, Any]]) -> tuple[httpx.Response, float]:
+                started = time.perf_counter()
+                answer = await asyncio.to_thread(post, limited, host, series)
+                return answer, time.perf_counter() - started
+            wide = asyncio.create_task(timed("wide", [block(f"wide.n{i}", 1) for i in range(20_000)]))
+            await asyncio.sleep(0.3)  # the big batch is being resolved when the neighbour posts
+            neighbour = await timed("neighbour", [block(f"near.s{i}", 1) for i in range(5)])
+            return await wide, neighbour
+
+        with OrdinaryAgent(limited) as agent, HealthProbe(limited) as health:
+            (refused, refused_s), (other, other_s) = asyncio.run(both())
+        print(f"20,000 new series refused in {refused_s:.2f} s; the neighbour's batch took "
+              f"{other_s:.2f} s")
+        assert (refused.status_code, refused.json()["error"]["code"]) == (400, "series_limit_reached")
+        assert refused_s < 2 and other.status_code == 200 and other_s < 2
+        assert len(series_of(limited, "wide")) == 10 and len(series_of(limited, "neighbour")) == 5
+        health.assert_quick()
+        agent.assert_stored_once()
+    finally:
+        limited.stop()
+
+
+@scenario(
+    done="posted a batch (series a.unit in B), then the same batch_id holding a.unit in % and a "
+         "new series; then one batch naming a series twice (the second time with another unit) "
+         "with a timestamp repeated within it and across the two",
+    checked="the reused batch_id is 200 duplicate true, accepted 0, and changes nothing: the unit "
+            "is still B, no new series; the batch with repeats stores one series, each timestamp "
+            "once with the last value given, in the order given, the last unit, and accepted "
+            "counts the points stored; the ordinary agent's batches stored once",
+)
+def test_a_reused_batch_id_changes_nothing_and_repeats_are_kept_once(hub: LiveHub) -> None:
+    host, t = "repeats", now_ms() - 60_000
+    batch_id = uuid.uuid4().hex
+    with OrdinaryAgent(hub) as agent, HealthProbe(hub) as health:
+        assert post(hub, host, [block("a.unit", 3, t, unit="B")], batch_id).status_code == 200
+        again = post(hub, host, [block("a.unit", 3, t, unit="%"), block("a.new", 1, t)], batch_id)
+        assert again.status_code == 200 and again.json() == {
+            "batch_id": batch_id, "accepted": 0, "duplicate": True}
+        (stored,) = series_of(hub, host)
+        assert (stored["metric"], stored["unit"]) == ("a.unit", "B")
+        repeats = [{"metric": "r.value", "unit": "B", "ts": [t, t + 1, t], "values": [1.0, 2.0, 3.0]},
+                   {"metric": "r.value", "unit": "%", "ts": [t + 1, t + 2], "values": [4.0, 5.0]}]
+        answer = post(hub, host, repeats)
+        assert answer.status_code == 200 and answer.json()["accepted"] == 3, answer.text
+        (kept,) = [s for s in series_of(hub, host) if s["metric"] == "r.value"]
+        assert kept["unit"] == "%"
+        assert [p[:2] for p in points_of(hub, kept["id"], t - 1, t + 10)] == [[t, 3.0], [t + 1, 4.0], [t + 2, 5.0]]
+    health.assert_quick()
+    agent.assert_stored_once()
+
+
+@pytest.mark.postgres
+@scenario(
+    done="on PostgreSQL, while 6 batches of one series x 1,000 points kept the writer busy, a client posted "
+         "a batch and hung up after 50 ms, and another client then posted an ordinary batch",
+    checked="the batch after the hang-up answers 200 (it answered 503 InvalidStateError though "
+            "it was stored); the abandoned batch's point is stored once after its retry; every "
+            "big batch is 200; no 'commit of … failed' in the log; /healthz under 100 ms; the "
+            "ordinary agent's batches stored once",
+)
+def test_a_client_that_hangs_up_changes_no_other_answer(tmp_path: Path, pg_db: str) -> None:  # noqa: F811
+    pg = start_hub(tmp_path / "pg", db=f"postgres://root@127.0.0.1:5432/{pg_db}",
+                   env={"HOSTPULSE_RATE_LIMIT_PER_S": "0"})
+    try:
+        for host in ("quitter", "next"):  # series known: the abandoned batch is queued at once
+            assert post(pg, host, [block(f"{host[:4]}.value", 1, now_ms() - 7_200_000)]).status_code == 200
+        pg.token("busy")
+
+        async def run() -> tuple[list[int], dict[str, Any], httpx.Response]:
+            # Scoring 1,000 points of one series keeps the writer busy ~150 ms a batch (in pieces).
+            big = [asyncio.to_thread(post, pg, "busy", [block("busy.value", 1000,
+                                                              now_ms() - 3_600_000 + 1000 * b)])
+                   for b in range(6)]
+            tasks = [asyncio.create_task(call) for call in big]
+            deadline = time.monotonic() + 20
+            while pg.get("/healthz").json()["write_queue"] < 1:  # batches wait: the writer is busy
+                assert time.monotonic() < deadline, "the big batches never queued up"
+                await asyncio.sleep(0.01)
+            abandoned = make_batch("quitter", [block("quit.value", 1)])
+            with pytest.raises(httpx.TimeoutException):
+                async with httpx.AsyncClient(timeout=0.05) as client:
+                    await client.post(f"{pg.url}/api/v1/ingest", json=abandoned,
+                                      headers={"Authorization": f"Bearer {pg.token('quitter')}"})
+            after = await asyncio.to_thread(post, pg, "next", [block("next.value", 1)])
+            return [(await t).status_code for t in tasks], abandoned, after
+
+        with OrdinaryAgent(pg) as agent, HealthProbe(pg) as health:
+            big, abandoned, after = asyncio.run(run())
+        assert after.status_code == 200, after.text
+        assert big == [200] * 6
+        retry = httpx.post(f"{pg.url}/api/v1/ingest", json=abandoned, timeout=30,
+                           headers={"Authorization": f"Bearer {pg.token('quitter')}"})
+        assert retry.status_code == 200, retry.text
+        (quit_series,) = series_of(pg, "quitter")
+        t = abandoned["series"][0]["ts"][0]
+        assert len(points_of(pg, quit_series["id"], t - 1, t + 1)) == 1  # stored once
+        print(f"the abandoned batch's retry: duplicate {retry.json()['duplicate']}")
+        assert "commit of" not in pg.log() and "InvalidStateError" not in pg.log()
+        health.assert_quick()
+        agent.assert_stored_once()
+    finally:
+        pg.stop()
+
+
+@scenario(
+    done="opened 40 WebSocket sessions subscribed to everything that never read, while a host "
+         "posted 60 batches of 1,000 series (a points frame of ~100 KB each); closed them; then "
+         "opened 50 connections that sent half their request headers and stopped (read_timeout_s "
+         "3 here)",
+    checked="the hub's RSS grew by less than 40 x ws_queue_bytes (4 MiB) + 64 MB while they "
+            "lagged, and came back to within 48 MB of where it started after they closed; every "
+            "half-open connection is closed by the hub within 6 s; /healthz under 100 ms; the "
+            "ordinary agent's batches stored once",
+)
+def test_slow_consumers_are_bounded_and_let_go(tmp_path: Path) -> None:
+    slow = start_hub(tmp_path / "slow", env={"HOSTPULSE_RATE_LIMIT_PER_S": "0",
+                                             "HOSTPULSE_READ_TIMEOUT_S": "3", "HOSTPULSE_WS_PING_S": "60"})
+    try:
+        before = rss_kib(slow.process.pid) / 1024
+        series = [block(f"fan.s{i}", 1, now_ms() - 60_000) for i in range(1000)]
+
+        async def lagging() -> float:
+            sockets = []
+            for _ in range(40):
+                ws = await websockets.connect(slow.ws_url, max_size=None, max_queue=1,
+                                              write_limit=2**12)
+                await ws.send(json.dumps({"type": "subscribe"}))
+                sockets.append(ws)
+            await asyncio.sleep(0.5)
+            for i in range(60):
+                for s in series:
+                    s["ts"] = [s["ts"][0] + 1]
+                assert (await asyncio.to_thread(post, slow, "fan", series)).status_code == 200
+            peak = rss_kib(slow.process.pid) / 1024
+            for ws in sockets:
+                ws.transport.abort()
+            return peak
+
+        with OrdinaryAgent(slow) as agent, HealthProbe(slow) as health:
+            peak = asyncio.run(lagging())
+            time.sleep(3)
+            after = rss_kib(slow.process.pid) / 1024
+            closed_in = half_open_closed_in(slow, 50)
+        print(f"RSS {before:.0f} MiB, {peak:.0f} with 40 lagging sessions, {after:.0f} after; "
+              f"50 half-open connections closed in {closed_in:.1f} s")
+        assert peak - before < 40 * 4 + 64 and after - before < 48
+        assert closed_in < 6
+        health.assert_quick()
+        agent.assert_stored_once()
+    finally:
+        slow.stop()
