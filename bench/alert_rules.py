@@ -2,6 +2,7 @@
 beside the same feed with no rules, in one run. Prints medians of --repeat passes.
 
     .venv/bin/python bench/alert_rules.py [--series 10000] [--rules 200] [--points 5] [--repeat 5]
+        [--top 100]
 
 It measures Evaluator.observe alone (what ingest adds per batch), not a served hub's throughput.
 """
@@ -29,14 +30,16 @@ def rules(n: int) -> list[dict[str, object]]:
     ]  # fmt: skip
 
 
-def feed(ev: Evaluator, refs: list[SeriesRef], points: int, rounds: int) -> tuple[float, int]:
+def feed(
+    ev: Evaluator, refs: list[SeriesRef], points: int, rounds: int, top: float = 100.0
+) -> tuple[float, int]:
     rng = np.random.default_rng(1)
     samples, start = 0, time.perf_counter()
     for r in range(rounds):
         ts = np.arange(points, dtype=np.int64) * 1000 + r * points * 1000
         for lo in range(0, len(refs), SERIES_PER_BATCH):
             group = refs[lo : lo + SERIES_PER_BATCH]
-            values = [rng.uniform(0, 100, points) for _ in group]
+            values = [rng.uniform(0, top, points) for _ in group]
             ev.observe(group, [ts] * len(group), values)
             samples += points * len(group)
     return time.perf_counter() - start, samples
@@ -48,6 +51,9 @@ def main() -> None:
     ap.add_argument("--rules", type=int, default=200)
     ap.add_argument("--points", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=5)
+    # Values are uniform in [0, top): at 100 a fifth of the batches cross the rules' warning (80),
+    # a storm of pending moves; at 70 (--top 70) none does, a fleet in its everyday state.
+    ap.add_argument("--top", type=float, default=100.0)
     args = ap.parse_args()
     refs = [
         SeriesRef(i, f"host{i // SERIES_PER_BATCH}", f"m{i % 20}.x{i}", {})
@@ -58,12 +64,13 @@ def main() -> None:
     for _ in range(args.repeat):
         for label, chosen in (("no rules", ()), (f"{args.rules} rules", with_rules)):
             ev = Evaluator(chosen)
-            feed(ev, refs, args.points, 1)  # first sight: rules resolved to series once
-            seconds, samples = feed(ev, refs, args.points, 3)
+            feed(ev, refs, args.points, 1, args.top)  # first sight: rules resolved once
+            seconds, samples = feed(ev, refs, args.points, 3, args.top)
             results[label].append(seconds / samples * 1e6)
     base = statistics.median(results["no rules"])
     print(
-        f"{args.series} series, {args.points} points per series per batch, median of {args.repeat}"
+        f"{args.series} series, {args.points} points per series per batch, values in "
+        f"[0, {args.top:g}), median of {args.repeat}"
     )
     for label, runs in results.items():
         med = statistics.median(runs)

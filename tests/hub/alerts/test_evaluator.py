@@ -120,3 +120,19 @@ def test_rules_are_matched_once_per_series():
     feed(ev, ref, 0, 0)
     assert ev._series_rules == {3: (0, 1, 2)}
     assert [t.rule for t in feed(ev, ref, 1_000, 5) if t.state == "firing"] == ["r0", "r1", "r2"]
+
+
+def test_an_instance_restored_firing_resolves_on_a_quiet_value():
+    """The one-comparison path for quiet series must not skip one whose alert fires from before a
+    restart: restore counts it as active."""
+    from hostpulse.hub.alerts.states import FIRING, Instance
+
+    ev = Evaluator(rules({"name": "d", "kind": "threshold", "metric": "disk.*", "critical": 95}))
+    ev.restore([Instance("d", "threshold", DISK.host, DISK.metric, dict(DISK.labels), DISK.id,
+                         state=FIRING, severity="critical", since=1_000, starts_at=1_000)])  # fmt: skip
+    resolved = feed(ev, DISK, 5_000, 40)
+    assert moves(resolved) == [("firing", "resolved", "critical")]
+    assert resolved[0].starts_at == 1_000
+    assert feed(ev, DISK, 6_000, 40) == []  # and quiet from then on
+    assert moves(feed(ev, DISK, 7_000, 99)) == [("resolved", "pending", "critical"),
+                                                ("pending", "firing", "critical")]  # fmt: skip
