@@ -97,11 +97,11 @@ async def detect_in_pieces(
             last = time.perf_counter() - started
             slowdown = max(0.25, last / estimate)
             k = end
-    out = tuple(np.empty_like(column) for column in seq_out)
-    for column, seq_column in zip(out, seq_out, strict=True):
+    score, low, high, flag = (np.empty_like(column) for column in seq_out)
+    for column, seq_column in zip((score, low, high, flag), seq_out, strict=True):
         column[perm] = seq_column
     names = [engine.detector_name(series_id) or "" for series_id in ids]
-    return BatchResult(*out, offsets=offsets, detector=names)
+    return BatchResult(score, low, high, flag, offsets=offsets, detector=names)
 
 
 def _piece_end(sizes: np.ndarray, start: int, budget: float) -> tuple[int, float]:
