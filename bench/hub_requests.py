@@ -273,7 +273,10 @@ def fleet(args: argparse.Namespace, targets: list[str], tmp: Path) -> dict[str, 
             run = replace(cfg, hubs=[server.url])
             asyncio.run(run_load(replace(run, interval_s=0, max_batches=1), tokens))
             for agents in range(args.fleet_step, top + 1, args.fleet_step):
-                step = measure(server, replace(run, agents=agents), tokens)
+                profile = args.profile / f"{name}-{agents}.txt" if args.profile else None
+                step = measure(server, replace(run, agents=agents), tokens, profile)
+                if profile is not None:
+                    step["profile"] = breakdown(profile, step["server_cpu_ms_per_request"])
                 ok = step["latency_ms"].get("p99", 1e9) <= args.p99_ms and not step["unacked"]
                 steps.append({"agents": agents, "held": ok} | step)
                 if not ok:
