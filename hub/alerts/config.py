@@ -94,9 +94,41 @@ class Notifier:
 
 
 @dataclass(frozen=True, slots=True)
+class Route:
+    """``[[alerts.routes]]``: alerts of these rules (any if empty), severity, host glob and labels
+    also go to ``notify``, beside each rule's own ``notify``."""
+
+    notify: tuple[str, ...]
+    rules: tuple[str, ...] = ()
+    severity: str = ""
+    host: str = "*"
+    labels: Mapping[str, str] = field(default_factory=dict)
+    host_re: re.Pattern[str] = field(default=re.compile(".*"), compare=False, repr=False)
+
+    def takes(self, rule: str, severity: str, host: str, labels: Mapping[str, str]) -> bool:
+        return (
+            (not self.rules or rule in self.rules)
+            and (not self.severity or severity == self.severity)
+            and self.host_re.match(host) is not None
+            and all(labels.get(k) == v for k, v in self.labels.items())
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class AlertsConfig:
     rules: tuple[Rule, ...]
     notifiers: Mapping[str, Notifier]
+    routes: tuple[Route, ...] = ()
+
+    def targets(
+        self, rule: Rule | None, severity: str, host: str, labels: Mapping[str, str]
+    ) -> tuple[str, ...]:
+        """The notifiers an alert goes to: its rule's, then each matching route's, once each."""
+        out = list(rule.notify) if rule else []
+        for route in self.routes:
+            if route.takes(rule.name if rule else "", severity, host, labels):
+                out += [n for n in route.notify if n not in out]
+        return tuple(out)
 
 
 #: Out of the box, matching what the dashboard draws: host down, disk ≥ 85/95 %,
@@ -121,10 +153,10 @@ def parse_alerts(table: Mapping[str, Any]) -> AlertsConfig:
     """Validate an ``[alerts]`` table. ``defaults = false`` drops the built-in rules."""
     if not isinstance(table, Mapping):
         raise SettingsError("alerts", table, "a table")
-    unknown = set(table) - {"rules", "notifiers", "defaults"}
+    unknown = set(table) - {"rules", "notifiers", "defaults", "routes"}
     if unknown:
         raise SettingsError(
-            f"alerts.{min(unknown)}", table[min(unknown)], "rules, notifiers or defaults"
+            f"alerts.{min(unknown)}", table[min(unknown)], "rules, notifiers, routes or defaults"
         )
     notifiers: dict[str, Notifier] = {}
     for i, raw in enumerate(_tables(table, "notifiers")):
@@ -152,7 +184,39 @@ def parse_alerts(table: Mapping[str, Any]) -> AlertsConfig:
         else []
     )
     rules = [r for r in builtin if r.name not in names] + user
-    return AlertsConfig(tuple(rules), notifiers)
+    known_rules = {r.name for r in rules}
+    routes = tuple(
+        _route(f"alerts.routes[{i}]", raw, notifiers, known_rules)
+        for i, raw in enumerate(_tables(table, "routes"))
+    )
+    return AlertsConfig(tuple(rules), notifiers, routes)
+
+
+def _route(
+    at: str, raw: Mapping[str, Any], notifiers: Mapping[str, Notifier], rules: set[str]
+) -> Route:
+    unknown = set(raw) - {"notify", "rules", "severity", "host", "labels"}
+    if unknown:
+        raise SettingsError(
+            f"{at}.{min(unknown)}", raw[min(unknown)], "notify, rules, severity, host or labels"
+        )
+    notify = raw.get("notify")
+    if not (isinstance(notify, list) and notify and all(n in notifiers for n in notify)):
+        known = ", ".join(sorted(notifiers)) or "none configured"
+        raise SettingsError(
+            f"{at}.notify", notify, f"a list of [[alerts.notifiers]] names ({known})"
+        )
+    chosen = raw.get("rules", [])
+    if not (isinstance(chosen, list) and all(r in rules for r in chosen)):
+        raise SettingsError(f"{at}.rules", chosen, "a list of rule names")
+    severity = raw.get("severity", "")
+    if severity not in ("", "warning", "critical"):
+        raise SettingsError(f"{at}.severity", severity, "warning | critical")
+    host = raw.get("host", "*")
+    return Route(
+        notify=tuple(notify), rules=tuple(chosen), severity=severity, host=host,
+        labels=_labels(f"{at}.labels", raw.get("labels")), host_re=_glob(f"{at}.host", host),
+    )  # fmt: skip
 
 
 def _tables(table: Mapping[str, Any], key: str) -> Sequence[Mapping[str, Any]]:

@@ -69,7 +69,7 @@ class Delivery:
         self._since = since
         #: kind → sender, from the plugins' register_notifiers hook (hostpulse.hub.alerts.notifiers)
         self.senders = senders(plugin_manager())
-        self._routes = {r.name: r.notify for r in config.rules}
+        self._rules = {r.name: r for r in config.rules}
         self._buffer: list[Transition] = []
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -97,6 +97,9 @@ class Delivery:
         if self._client:
             await self._client.aclose()
 
+    def _targets(self, t: Transition) -> tuple[str, ...]:
+        return self.config.targets(self._rules.get(t.rule), t.severity, t.host, t.labels)
+
     async def persist(self) -> int:
         """Write the buffered transitions; on a database error they stay buffered for next time."""
         taken, self._buffer = self._buffer, []
@@ -104,7 +107,7 @@ class Delivery:
             return 0
         since = {(t.rule, t.host, store.series_key(t.series_id)): self._since(t) for t in taken}
         try:
-            return await store.flush(taken, since, self._routes, self.base_url, now_ms())
+            return await store.flush(taken, since, self._targets, self.base_url, now_ms())
         except BaseException:
             self._buffer[:0] = taken
             raise

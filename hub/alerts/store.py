@@ -12,7 +12,7 @@ claimed again once the lease runs out.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,7 +84,7 @@ StateKey = tuple[str, str, int]
 async def flush(
     transitions: Sequence[Transition],
     since: dict[StateKey, int],
-    routes: dict[str, tuple[str, ...]],
+    routes: Callable[[Transition], Sequence[str]],
     base_url: str,
     now_ms: int,
 ) -> int:
@@ -117,7 +117,7 @@ async def flush(
                             t.ends_at])  # fmt: skip
             if t.state in (FIRING, RESOLVED):
                 alert = json.dumps(t.alert_json(base_url))
-                for name in routes.get(t.rule, ()):
+                for name in routes(t):
                     outbox.append([name, dedupe_key(t), alert, "pending", 0, now_ms, now_ms, ""])
         states = [
             [t.rule, t.host, k[2], t.kind, t.metric, json.dumps(t.labels), t.state, t.severity,

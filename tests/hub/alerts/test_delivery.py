@@ -9,6 +9,7 @@ import json
 import time
 
 import numpy as np
+import pytest
 
 from hostpulse.hub.alerts.config import parse_alerts
 from hostpulse.hub.alerts.delivery import Delivery
@@ -124,3 +125,41 @@ async def test_a_hanging_receiver_is_timed_out_and_retried_without_stalling_the_
         await until(lambda: delivery.stats.sent == 1)
     finally:
         await delivery.stop()
+
+
+async def test_routes_send_critical_alerts_of_some_labels_to_another_notifier(
+    receiver: Receiver, db: str
+) -> None:
+    pager = Receiver()
+    pager.up()
+    try:
+        alerts = parse_alerts({
+            "defaults": False,
+            "rules": [{"name": "disk", "kind": "threshold", "metric": "disk.percent",
+                       "warning": 80, "critical": 95, "notify": ["ops"]}],
+            "notifiers": [{"name": "ops", "kind": "webhook", "url": f"http://127.0.0.1:{receiver.port}/"},
+                          {"name": "pager", "kind": "webhook", "url": f"http://127.0.0.1:{pager.port}/"}],
+            "routes": [{"severity": "critical", "labels": {"mount": "/"}, "notify": ["pager"]}],
+        })  # fmt: skip
+        ev, delivery = Evaluator(alerts.rules), Delivery(alerts)
+        delivery.start()
+        try:
+            delivery.route(disk(ev, "web1", 1, 1_000, 85))  # warning: ops only
+            await until(lambda: len(receiver.bodies) == 1)
+            delivery.route(disk(ev, "web1", 1, 2_000, 97))  # critical: ops and pager
+            await until(lambda: len(receiver.bodies) == 2 and len(pager.bodies) == 1)
+            await asyncio.sleep(0.3)
+        finally:
+            await delivery.stop()
+        assert len(pager.bodies) == 1
+        assert json.loads(pager.bodies[0][0])["alerts"][0]["severity"] == "critical"
+    finally:
+        pager.down()
+
+
+def test_a_route_naming_an_unknown_notifier_is_refused_with_the_key() -> None:
+    with pytest.raises(Exception, match=r"alerts.routes\[0\].notify"):
+        parse_alerts({"routes": [{"severity": "critical", "notify": ["nobody"]}]})
+    with pytest.raises(Exception, match=r"alerts.routes\[0\].severity"):
+        parse_alerts({"notifiers": [{"name": "n", "kind": "webhook", "url": "http://x/"}],
+                      "routes": [{"severity": "fatal", "notify": ["n"]}]})  # fmt: skip
