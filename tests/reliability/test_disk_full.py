@@ -23,9 +23,10 @@ FULL_S = 3.0
 
 
 def known(points: int = 1) -> list[dict]:
+    """Five known series of ``points`` each: the hub takes at most 1,000 points a series a batch."""
     start = now_ms() - points
-    return [{"metric": "probe.known", "ts": list(range(start, start + points)),
-             "values": [float(n) for n in range(points)]}]
+    return [{"metric": f"probe.known{i}", "ts": list(range(start, start + points)),
+             "values": [float(n) for n in range(points)]} for i in range(5)]
 
 
 def page_count(db_url: str) -> int:
@@ -58,7 +59,7 @@ def test_disk_full_answers_503_and_everything_arrives_after(tmp_path: Path) -> N
         hub.stop()
         hub = start_hub(tmp_path / "hub", db=f"{db}?max_page_count={page_count(db) + 2}", port=port)
         for _ in range(50):  # fill what room is left in the file's pages
-            response = hub.post_batch("probe", known(5000))
+            response = hub.post_batch("probe", known(1000))
             if response.status_code != 200:
                 break
         assert response.status_code == 503, response.text
