@@ -12,7 +12,13 @@ from typing import Any
 from hostpulse.hub.alerts.config import parse_alerts
 from hostpulse.hub.errors import SettingsError
 from hostpulse.layering import Setting, coerce, layered
-from hostpulse.wire import MAX_LABEL_LENGTH, MAX_LABELS
+from hostpulse.wire import (
+    MAX_LABEL_LENGTH,
+    MAX_LABELS,
+    MAX_POINTS_PER_SERIES,
+    MAX_SAMPLES_PER_BATCH,
+    MAX_SERIES_PER_BATCH,
+)
 
 # A checkout serves `make build`'s frontend/dist; an installed wheel carries the same files as the
 # package hostpulse.hub.dashboard (pyproject.toml's package-dir maps it onto frontend/dist).
@@ -43,9 +49,9 @@ class Settings:
     #: one batch costs near 100 ms in one piece (measured on 2 cores: to score, ~0.8 us a sample
     #: and ~120 us per point index; to parse and resolve 5,000 series, ~70 ms; 20,000 took 250 ms).
     #: The agent's own batch holds at most 5,000 samples, sealed after 2 s.
-    max_samples_per_batch: int = 50_000
-    max_points_per_series: int = 1_000
-    max_series_per_batch: int = 5_000
+    max_samples_per_batch: int = MAX_SAMPLES_PER_BATCH
+    max_points_per_series: int = MAX_POINTS_PER_SERIES
+    max_series_per_batch: int = MAX_SERIES_PER_BATCH
     #: New series a host may create, in all (a label-cardinality explosion stops here); 0: no limit.
     max_series_per_host: int = 20_000
     #: Defaults are the wire's limits, which the agent obeys (hostpulse.wire).

@@ -16,6 +16,7 @@ import orjson
 
 from hostpulse import __version__
 from hostpulse.agent.collect.point import CheckedSample
+from hostpulse.wire import MAX_POINTS_PER_SERIES, MAX_SAMPLES_PER_BATCH, MAX_SERIES_PER_BATCH
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -65,7 +66,8 @@ def encode(batch_id: str, host: str, series: Iterable[dict[str, object]]) -> byt
 
 def decode(body: bytes) -> dict[str, object]:
     """The JSON payload of a gzipped body (for the dead-letter file and tests)."""
-    return orjson.loads(gzip.decompress(body))  # type: ignore[no-any-return]
+    payload: dict[str, object] = orjson.loads(gzip.decompress(body))
+    return payload
 
 
 @dataclass
@@ -99,7 +101,12 @@ class Batcher:
             column[0].append(point.ts)
             column[1].append(point.value)
             self._count += 1
-            if self._count >= self.max_samples:
+            # The hub's per-batch limits (hostpulse.wire) bound a batch too, whatever max_samples.
+            if (
+                self._count >= min(self.max_samples, MAX_SAMPLES_PER_BATCH)
+                or len(column[0]) >= MAX_POINTS_PER_SERIES
+                or len(self._series) >= MAX_SERIES_PER_BATCH
+            ):
                 sealed.append(self.seal())  # type: ignore[arg-type]
         return sealed
 

@@ -21,6 +21,12 @@ MAX_HOST = 255
 #: Labels on one series, and the longest label name or value.
 MAX_LABELS = 32
 MAX_LABEL_LENGTH = 256
+#: One batch's size: samples in all, series, and points of one series. The hub's settings of the
+#: same names default to these; the agent seals a batch before it passes any of them, so a batch
+#: it builds is never refused 413 (and dead-lettered) for its size.
+MAX_SAMPLES_PER_BATCH = 50_000
+MAX_SERIES_PER_BATCH = 5_000
+MAX_POINTS_PER_SERIES = 1_000
 
 
 def now_ms() -> int:

@@ -5,6 +5,7 @@ import re
 from hostpulse import __version__
 from hostpulse.agent.collect.point import CheckedSample
 from hostpulse.agent.deliver.batch import Batcher, decode, new_batch_id
+from hostpulse.wire import MAX_POINTS_PER_SERIES, MAX_SERIES_PER_BATCH
 
 BATCH_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
@@ -41,6 +42,18 @@ def test_a_batch_is_sealed_when_full_and_nothing_is_lost():
     assert last is not None and last.samples == 2
     values = [v for b in [*sealed, last] for s in decode(b.body)["series"] for v in s["values"]]
     assert values == [float(ts) for ts in range(10)]
+
+
+def test_a_batch_stays_within_the_hubs_batch_limits_whatever_max_samples():
+    # A hub refuses 413 a batch over these (hostpulse.wire), and a refused batch is dead-lettered:
+    # the agent must never build one, even when batch_max_samples is set higher.
+    batcher = Batcher("h", max_samples=1_000_000, max_age=3600)
+    one_series = batcher.add([p("m", ts, 1.0) for ts in range(2 * MAX_POINTS_PER_SERIES + 5)])
+    assert [b.samples for b in one_series] == [MAX_POINTS_PER_SERIES] * 2
+    assert batcher.seal() is not None
+    wide = batcher.add([p(f"m.s{i}", 0, 1.0) for i in range(MAX_SERIES_PER_BATCH + 1)])
+    assert [len(decode(b.body)["series"]) for b in wide] == [MAX_SERIES_PER_BATCH]
+    assert len(batcher) == 1
 
 
 def test_a_batch_is_due_when_old_enough(monkeypatch):
