@@ -107,7 +107,9 @@ class Batcher:
                 or len(column[0]) >= MAX_POINTS_PER_SERIES
                 or len(self._series) >= MAX_SERIES_PER_BATCH
             ):
-                sealed.append(self.seal())  # type: ignore[arg-type]
+                batch = self.seal()
+                assert batch is not None  # it holds at least the point just added
+                sealed.append(batch)
         return sealed
 
     def age(self) -> float:

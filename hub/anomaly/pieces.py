@@ -4,9 +4,9 @@ The engine scores one point index of every series per numpy step, so a batch cos
 ``STEP_S`` per point index plus ``SAMPLE_S`` per sample (measured on the 2-core machine the hub is
 tested on: 120 us a step, 0.8 us a sample; one series of 40,000 points took 5 s in one piece and
 froze every other client, issue 18). Here the group is cut into pieces of about ``PIECE_S``, by
-series and by point index, with a pause as long as the piece between two pieces. The model only sizes the first
-piece: each next one is scaled by how long the last really took, so a machine busier than the
-measured one still hands the loop back every few milliseconds.
+series and by point index, with a pause of a quarter of the piece between two pieces. The model
+only sizes the first piece: each next one is scaled by how long the last really took, so a
+machine busier than the measured one still hands the loop back every few milliseconds.
 
 Consistency: the points of one series are scored in the group's order, batch after batch, even
 when two batches of the group carry the same series: the engine is given each series once per
@@ -26,12 +26,14 @@ from hostpulse.hub.anomaly import AnomalyEngine, BatchResult
 
 STEP_S = 120e-6
 SAMPLE_S = 0.8e-6
-#: Work of one piece (s), followed by as long a pause: detection of a big group takes at most
-#: half the loop's time, and another request waits a few ms, well under the 100 ms allowed.
+#: Work of one piece (s), followed by a pause of PAUSE_RATIO of it: detection of a big group takes
+#: at most 80 % of the loop's time, and another request waits a few ms, well under the 100 ms allowed.
 PIECE_S = 0.002
 #: Series given to the engine in one call at most: a call costs a few us per series before
 #: its first step (4,096 series made a piece of 15-20 ms whatever its steps).
 PIECE_SERIES = 512
+#: The pause after a piece, as a share of how long the piece took (see its use below).
+PAUSE_RATIO = 0.25
 
 
 async def detect_in_pieces(
@@ -73,10 +75,14 @@ async def detect_in_pieces(
         while k < int(sizes.max(initial=0)):
             end, estimate = _piece_end(sizes, k, PIECE_S / slowdown)
             if not first:
-                # As long as the last piece took, not one turn of the loop: a request needs
-                # several turns (accept, read, a database round trip, write), and with one turn
-                # per piece each of them waited a piece (/healthz took 80 ms on PostgreSQL).
-                await asyncio.sleep(last)
+                # A quarter of the last piece, not one turn of the loop: a request needs several
+                # turns (accept, read, a database round trip, write), and with one turn per
+                # piece each waited a piece (/healthz took 80 ms on PostgreSQL with pieces of
+                # 4,096 series; 42 ms median with 512). A pause as long as the piece halved big
+                # batches' throughput (bench/ingest_throughput.py closed loop, one run, same
+                # machine: 322k samples/s at 1.0, 410k at 0.25, 505k with no pause); at 0.25
+                # tests/hostile/test_stalls.py's /healthz medians stay under 9 ms.
+                await asyncio.sleep(last * PAUSE_RATIO)
             first = False
             started = time.perf_counter()
             live = lo + np.flatnonzero(sizes > k)
