@@ -4,7 +4,7 @@
 //   dist/swagger-ui/             swagger-ui-bundle.js + swagger-ui.css, so the hub's /docs works offline
 //   dist/favicon.ico             for pages that name no icon (the hub's /docs)
 // `node build.mjs --watch` rebuilds on change.
-import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,7 +16,13 @@ const dist = join(root, "dist");
 const require = createRequire(import.meta.url);
 const watch = process.argv.includes("--watch");
 
-await rm(dist, { recursive: true, force: true });
+// Everything but dist/README.md, which git keeps so that `pip install .` from a checkout that was
+// never built finds the package folder (pip failed with "package directory frontend/dist does not
+// exist"); such a hub answers 503 dashboard_not_built, naming `make build`.
+await mkdir(dist, { recursive: true });
+for (const name of await readdir(dist)) {
+  if (name !== "README.md") await rm(join(dist, name), { recursive: true, force: true });
+}
 await mkdir(join(dist, "swagger-ui"), { recursive: true });
 await mkdir(join(dist, "assets"), { recursive: true });
 await copyFile(join(root, "src", "index.html"), join(dist, "index.html"));
