@@ -35,7 +35,10 @@ class LazyGroup(click.Group):
         try:
             command: Any = getattr(importlib.import_module(module_name), attribute)
         except ModuleNotFoundError as exc:
-            raise _needs_hub(cmd_name, exc) from exc
+            error = _needs_hub(cmd_name, exc)
+            if not isinstance(error, click.ClickException):
+                raise
+            return _unavailable(cmd_name, error)
         if module_name.startswith("hostpulse.hub."):
             command.invoke = _hub_extra_hint(cmd_name, command.invoke)
         if not isinstance(command, click.Command):
@@ -51,6 +54,23 @@ def _needs_hub(cmd_name: str, exc: ModuleNotFoundError) -> click.ClickException 
             f"{exc.name!r}): pip install 'hostpulse[hub]'"
         )
     return exc
+
+
+def _unavailable(cmd_name: str, error: click.ClickException) -> click.Command:
+    """A stand-in for a command whose extra is not installed: ``hostpulse --help`` still lists
+    every command (it asks each for its help, and stopped at the first hub one), and running it
+    says which extra to install."""
+
+    def refuse(**_: object) -> None:
+        raise error
+
+    return click.Command(
+        cmd_name,
+        callback=refuse,
+        help=f"(needs the hub: pip install 'hostpulse[hub]') {error.message}",
+        short_help="needs the hub: pip install 'hostpulse[hub]'",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
 
 
 def _hub_extra_hint(cmd_name: str, invoke: Callable[[click.Context], Any]) -> Callable[..., Any]:

@@ -65,6 +65,13 @@ def test_agent_only_install_has_no_hub(wheel: Path, tmp_path: Path) -> None:
     assert hub.returncode != 0
     assert "pip install 'hostpulse[hub]'" in hub.stderr and "Traceback" not in hub.stderr
 
+    # --help lists every command, the hub's marked with the extra they need (it stopped at the
+    # first hub command with that command's error).
+    usage = subprocess.run([bin_dir / "hostpulse", "--help"], cwd=tmp_path, capture_output=True,
+                           text=True, check=False)
+    assert usage.returncode == 0, usage.stderr
+    assert "agent" in usage.stdout and "detect" in usage.stdout and "needs the hub" in usage.stdout
+
 
 @pytest.fixture
 def installed_hub(wheel: Path, tmp_path: Path) -> Iterator[str]:
