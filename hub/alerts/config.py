@@ -58,6 +58,8 @@ class Rule:
     #: host_down / absent: silence longer than this. None for host_down follows the host's
     #: collection interval (see :func:`hostpulse.hub.alerts.evaluator.silence_limit_ms`).
     after_ms: int | None = None
+    #: A firing alert is sent again every repeat_ms (0: never) until it resolves.
+    repeat_ms: int = 0
     notify: tuple[str, ...] = ()
     #: The lowest firing level of a threshold rule (inf without one): below it, nothing to do.
     lowest: float = float("inf")
@@ -145,7 +147,7 @@ DEFAULT_RULES: tuple[dict[str, Any], ...] = (
 
 _RULE_KEYS = {
     "name", "kind", "metric", "labels", "host", "host_labels", "over", "window", "warning",
-    "critical", "clear", "for", "flags", "points", "score", "after", "notify",
+    "critical", "clear", "for", "flags", "points", "score", "after", "notify", "repeat",
 }  # fmt: skip
 
 
@@ -313,6 +315,7 @@ def _rule(at: str, raw: Mapping[str, Any], notifiers: Mapping[str, Notifier]) ->
         for_ms=parse_duration_ms(f"{at}.for", raw.get("for", "0s")),
         flags=flags, points=points, score=_number(f"{at}.score", raw.get("score")),
         after_ms=parse_duration_ms(f"{at}.after", raw["after"]) if "after" in raw else None,
+        repeat_ms=parse_duration_ms(f"{at}.repeat", raw.get("repeat", 0)),
         notify=tuple(notify),
         lowest=min((x for x in (warning, critical) if x is not None), default=float("inf")),
         metric_re=_glob(f"{at}.metric", metric), host_re=_glob(f"{at}.host", host),

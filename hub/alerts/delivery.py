@@ -100,6 +100,11 @@ class Delivery:
     def _targets(self, t: Transition) -> tuple[str, ...]:
         return self.config.targets(self._rules.get(t.rule), t.severity, t.host, t.labels)
 
+    async def repeat(self, repeats: Sequence[tuple[Transition, int]]) -> None:
+        """Queue firing alerts due again (the rule's ``repeat``)."""
+        if repeats:
+            await store.queue_repeats(repeats, self._targets, self.base_url, now_ms())
+
     async def persist(self) -> int:
         """Write the buffered transitions; on a database error they stay buffered for next time."""
         taken, self._buffer = self._buffer, []

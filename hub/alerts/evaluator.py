@@ -149,6 +149,25 @@ class Evaluator:
                         self._judge(rule, self._series[sid], None, now_ms, gone, out)
         return out
 
+    def repeats(self, now_ms: int) -> list[tuple[Transition, int]]:
+        """Firing alerts due to be sent again: (the alert as a firing transition, which repeat)."""
+        out: list[tuple[Transition, int]] = []
+        every = {r.name: r.repeat_ms for r in self.rules if r.repeat_ms}
+        if not every:
+            return out
+        for inst in self.instances.values():
+            repeat_ms = every.get(inst.rule)
+            if not repeat_ms or inst.state != FIRING or inst.starts_at is None:
+                continue
+            k = (now_ms - inst.starts_at) // repeat_ms
+            if k >= 1 and k > inst.repeated:
+                inst.repeated = k
+                out.append((Transition(
+                    inst.rule, inst.kind, inst.host, inst.metric, inst.labels, inst.series_id,
+                    FIRING, FIRING, inst.severity, inst.value, inst.starts_at, inst.starts_at, None,
+                ), k))  # fmt: skip
+        return out
+
     def _note_seen(self, ref: SeriesRef, t: np.ndarray) -> None:
         newest = int(t[-1])
         previous = self._series_seen.get(ref.id)

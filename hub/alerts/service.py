@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -14,6 +15,8 @@ from hostpulse.hub.alerts.delivery import Delivery
 from hostpulse.hub.alerts.evaluator import Evaluator, SeriesRef
 from hostpulse.hub.alerts.states import Transition
 from hostpulse.hub.storage.writer import PendingBatch
+
+log = logging.getLogger("hostpulse.alerts")
 
 #: Host-down and absent rules are judged this often; their limits are 30 s and up.
 TICK_S = 1.0
@@ -60,6 +63,11 @@ class AlertService:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(TICK_S)
-            transitions = self.evaluator.tick(int(time.time() * 1000))
+            now = int(time.time() * 1000)
+            transitions = self.evaluator.tick(now)
             if transitions:
                 self.delivery.route(transitions)
+            try:
+                await self.delivery.repeat(self.evaluator.repeats(now))
+            except Exception:
+                log.exception("queueing repeated alerts failed: those repeats are skipped")

@@ -27,6 +27,8 @@ class Instance:
     window: list[tuple[int, float]] = field(default_factory=list)
     #: Last points' anomaly flags for anomaly rules, newest last.
     flags: list[bool] = field(default_factory=list)
+    #: The last repeat queued for this firing episode (rule ``repeat``), counted from starts_at.
+    repeated: int = 0
 
     @property
     def key(self) -> tuple[str, str, int | None]:

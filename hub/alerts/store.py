@@ -136,6 +136,29 @@ async def flush(
     return len(outbox)
 
 
+async def queue_repeats(
+    repeats: Sequence[tuple[Transition, int]],
+    routes: Callable[[Transition], Sequence[str]],
+    base_url: str,
+    now_ms: int,
+) -> int:
+    """Queue the k-th repeat of firing alerts. The dedupe key holds k, counted from starts_at, so
+    a restarted hub or a second hub that decides the same repeat inserts nothing twice."""
+    dialect = conn().capabilities.dialect
+    rows = [
+        [name, f"{dedupe_key(t)}|repeat{k}", json.dumps(t.alert_json(base_url)), "pending", 0,
+         now_ms, now_ms, ""]
+        for t, k in repeats for name in routes(t)
+    ]  # fmt: skip
+    if rows:
+        await conn().execute_many(
+            _insert("alert_outbox", _OUTBOX_COLUMNS, dialect,
+                    ' ON CONFLICT ("notifier", "dedupe_key") DO NOTHING'),
+            rows,
+        )  # fmt: skip
+    return len(rows)
+
+
 async def _stored_states(
     tx: BaseDBAsyncClient, dialect: str, hosts: set[str]
 ) -> dict[StateKey, tuple[str, str]]:

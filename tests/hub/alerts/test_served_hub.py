@@ -163,3 +163,28 @@ def test_a_message_queued_when_the_hub_is_killed_is_sent_once_after_restart(
         again.stop()
     assert len(receiver.bodies) == 1
     assert json.loads(receiver.bodies[0][0])["alerts"][0]["starts_at"] == start + 3_000
+
+
+def test_repeat_sends_a_firing_alert_again_until_it_resolves(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    config = write_config(tmp_path / "hub.toml", receiver.port, extra='repeat = "1s"')
+    hub = start_hub(tmp_path / "hub", extra_args=("--config", str(config)))
+    try:
+        start = now_ms() - 3_100  # it fires at start + 3 s, about now
+        fire(hub, start)
+        wait_for(lambda: len(receiver.bodies) >= 3)  # the firing, then a repeat a second
+        assert hub.post_batch("web1", disk(40, now_ms())).status_code == 200
+        wait_for(lambda: json.loads(receiver.bodies[-1][0])["status"] == "resolved")
+        count = len(receiver.bodies)
+        time.sleep(2.5)
+        assert len(receiver.bodies) == count  # resolved: no more repeats
+    finally:
+        hub.stop()
+    bodies = [json.loads(b) for b, _ in receiver.bodies]
+    firing = [b for b in bodies if b["status"] == "firing"]
+    assert len(firing) >= 3 and {b["alerts"][0]["starts_at"] for b in firing} == {start + 3_000}
+    keys = stored(hub, "SELECT dedupe_key FROM alert_outbox WHERE dedupe_key LIKE '%repeat%'")
+    assert len(keys) == len(set(keys)) >= 2  # repeat1, repeat2 …: each queued once
+    # a repeat queued in the tick that raced the resolve may share its message: all were sent
+    assert set(stored(hub, "SELECT status FROM alert_outbox")) == {("sent",)}
