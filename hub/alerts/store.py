@@ -128,12 +128,16 @@ async def flush(
             await tx.execute_many(state_sql, states)
             await tx.execute_many(_insert("alert_history", _HISTORY_COLUMNS, dialect), history)
         if outbox:
-            await tx.execute_many(
-                _insert("alert_outbox", _OUTBOX_COLUMNS, dialect,
-                        ' ON CONFLICT ("notifier", "dedupe_key") DO NOTHING'),
-                outbox,
-            )  # fmt: skip
+            await tx.execute_many(_outbox_insert(dialect), outbox)
     return len(outbox)
+
+
+def _outbox_insert(dialect: str) -> str:
+    """One outbox row per notifier and dedupe key: a second insert of the same message (a
+    restarted hub, another hub) does nothing."""
+    return _insert(
+        "alert_outbox", _OUTBOX_COLUMNS, dialect, ' ON CONFLICT ("notifier", "dedupe_key") DO NOTHING'
+    )
 
 
 async def queue_repeats(
@@ -151,11 +155,7 @@ async def queue_repeats(
         for t, k in repeats for name in routes(t)
     ]  # fmt: skip
     if rows:
-        await conn().execute_many(
-            _insert("alert_outbox", _OUTBOX_COLUMNS, dialect,
-                    ' ON CONFLICT ("notifier", "dedupe_key") DO NOTHING'),
-            rows,
-        )  # fmt: skip
+        await conn().execute_many(_outbox_insert(dialect), rows)
     return len(rows)
 
 
