@@ -52,11 +52,18 @@ class HealthProbe(Background):
                 self._stop.wait(self.every_s)
 
     def summary(self) -> str:
-        return f"/healthz n={len(self.ms)} median={statistics.median(self.ms):.1f} ms max={max(self.ms):.1f} ms"
+        p95 = statistics.quantiles(self.ms, n=20)[-1] if len(self.ms) > 1 else self.ms[0]
+        return (f"/healthz n={len(self.ms)} median={statistics.median(self.ms):.1f} ms "
+                f"p95={p95:.1f} ms max={max(self.ms):.1f} ms")
 
-    def assert_quick(self, limit_ms: float = 100) -> None:
+    def assert_quick(self, p95_ms: float = 100, max_ms: float = 1000) -> None:
+        """Issue 18's bar is /healthz under 100 ms while the hostile client runs; the stalls it found
+        held /healthz for 2 to 60 s. On a shared 2-core CI machine one probe of an unstalled hub
+        (median 2.7 ms) still reached 140 ms, one run in ten, so the bar holds for 95 % of the probes
+        and the slowest may not pass 1 s: a stall of the kind found still fails both."""
         assert len(self.ms) >= 5, self.summary()
-        assert max(self.ms) < limit_ms, self.summary()
+        assert statistics.quantiles(self.ms, n=20)[-1] < p95_ms, self.summary()
+        assert max(self.ms) < max_ms, self.summary()
         print(self.summary())
 
 

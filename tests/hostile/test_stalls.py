@@ -1,7 +1,8 @@
 """Issue 18, the rest: what one token holder could still do to stall the hub or change what it
 stores. Each scenario runs a hostile client against a served hub while /healthz is polled every
-20 ms (it must stay under 100 ms) and an ordinary agent posts a point every 0.1 s (every one of
-its batches must answer 200 and be stored exactly once)."""
+20 ms (95 % of probes must stay under 100 ms and none may pass 1 s: the stalls were 2 to 60 s) and
+an ordinary agent posts a point every 0.1 s (every one of its batches must answer 200 and be
+stored exactly once)."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def points_of(hub: LiveHub, series_id: int, start: int, end: int) -> list[list[A
          "5,000 series again; then 1 series x 1,001 points and 1 series x 40,000 (which froze the "
          "hub for 5 s before)",
     checked="the allowed ones answer 200 with every sample accepted; 1,001 and 40,000 points are "
-            "413 too_many_points and store nothing; /healthz stays under 100 ms throughout; the "
+            "413 too_many_points and store nothing; /healthz p95 under 100 ms and none over 1 s throughout; the "
             "ordinary agent's batches are all stored once",
 )
 def test_the_largest_allowed_batch_never_stalls_the_hub(hub: LiveHub) -> None:
@@ -91,7 +92,7 @@ def test_the_largest_allowed_batch_never_stalls_the_hub(hub: LiveHub) -> None:
          "batch of 5 new series",
     checked="the big batch is 400 series_limit_reached within 2 s (it took 8.6 s) and creates no "
             "series; the other host's batch answers 200 within 2 s (it waited 8 s behind a "
-            "hub-wide lock); /healthz under 100 ms; the ordinary agent's batches stored once",
+            "hub-wide lock); /healthz p95 under 100 ms, none over 1 s; the ordinary agent's batches stored once",
 )
 def test_a_series_limit_refusal_is_quick_and_holds_up_no_other_host(tmp_path: Path) -> None:
     limited = start_hub(tmp_path / "limit", env={
@@ -160,7 +161,7 @@ def test_a_reused_batch_id_changes_nothing_and_repeats_are_kept_once(hub: LiveHu
          "a batch and hung up after 50 ms, and another client then posted an ordinary batch",
     checked="the batch after the hang-up answers 200 (it answered 503 InvalidStateError though "
             "it was stored); the abandoned batch's point is stored once after its retry; every "
-            "big batch is 200; no 'commit of … failed' in the log; /healthz under 100 ms; the "
+            "big batch is 200; no 'commit of … failed' in the log; /healthz p95 under 100 ms, none over 1 s; the "
             "ordinary agent's batches stored once",
 )
 def test_a_client_that_hangs_up_changes_no_other_answer(tmp_path: Path, pg_db: str) -> None:  # noqa: F811
@@ -214,7 +215,7 @@ def test_a_client_that_hangs_up_changes_no_other_answer(tmp_path: Path, pg_db: s
          "3 here)",
     checked="the hub's RSS grew by less than 40 x ws_queue_bytes (4 MiB) + 64 MB while they "
             "lagged, and came back to within 48 MB of where it started after they closed; every "
-            "half-open connection is closed by the hub within 6 s; /healthz under 100 ms; the "
+            "half-open connection is closed by the hub within 6 s; /healthz p95 under 100 ms, none over 1 s; the "
             "ordinary agent's batches stored once",
 )
 def test_slow_consumers_are_bounded_and_let_go(tmp_path: Path) -> None:
