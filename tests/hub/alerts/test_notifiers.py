@@ -1,5 +1,5 @@
 """Each notifier kind through its plugin sender against a real receiver: an SMTP server (aiosmtpd,
-plain and STARTTLS), a real Alertmanager (Debian's prometheus-alertmanager) and Apprise's json://
+plain, STARTTLS and implicit TLS), a real Alertmanager (Debian's prometheus-alertmanager) and Apprise's json://
 posting to a real HTTP receiver."""
 
 from __future__ import annotations
@@ -64,16 +64,28 @@ def cert(tmp_path: Path) -> tuple[Path, Path]:
     return key, crt
 
 
-@pytest.mark.parametrize("security", ["none", "starttls"])
+def server_tls(cert: tuple[Path, Path]) -> ssl.SSLContext:
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(cert[1], cert[0])
+    return tls
+
+
+def smtp_server(inbox: Inbox, security: str, cert: tuple[Path, Path]) -> Controller:
+    """A real aiosmtpd server: plain, STARTTLS required, or implicit TLS from the first byte
+    (SMTPS, the port-465 style), with the test's self-signed certificate."""
+    port = free_port()
+    if security == "tls":
+        return Controller(inbox, hostname="127.0.0.1", port=port, ssl_context=server_tls(cert))
+    tls = server_tls(cert) if security == "starttls" else None
+    return Controller(inbox, hostname="127.0.0.1", port=port, tls_context=tls,
+                      require_starttls=tls is not None)  # fmt: skip
+
+
+@pytest.mark.parametrize("security", ["none", "starttls", "tls"])
 async def test_email_reaches_a_real_smtp_server(security: str, cert: tuple[Path, Path]) -> None:
     inbox = Inbox()
-    tls = None
-    if security == "starttls":
-        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        tls.load_cert_chain(cert[1], cert[0])
-    port = free_port()
-    server = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=tls,
-                        require_starttls=tls is not None)  # fmt: skip
+    server = smtp_server(inbox, security, cert)
+    port = server.port
     server.start()
     try:
         result = await send({"kind": "email", "host": "127.0.0.1", "port": port,
@@ -88,6 +100,24 @@ async def test_email_reaches_a_real_smtp_server(security: str, cert: tuple[Path,
     assert mail["Subject"] == "HostPulse: [FIRING:1] disk_full on web1"
     text = mail.get_payload(decode=True).decode()  # quoted-printable on the wire
     assert "value=97.5" in text and "http://hub:8080/#host=web1&at=1765080000000" in text
+
+
+async def test_implicit_tls_email_refuses_an_untrusted_certificate(
+    cert: tuple[Path, Path],
+) -> None:
+    """Without ca_file the system's CAs do not know the self-signed server: the attempt raises
+    (so the outbox retries it) and nothing is delivered in clear."""
+    inbox = Inbox()
+    server = smtp_server(inbox, "tls", cert)
+    server.start()
+    try:
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await send({"kind": "email", "host": "127.0.0.1", "port": server.port,
+                        "security": "tls", "from": "hub@example.org",
+                        "to": ["ops@example.org"]}, [FIRING])  # fmt: skip
+    finally:
+        server.stop()
+    assert inbox.messages == []
 
 
 def test_email_config_names_the_bad_key() -> None:
