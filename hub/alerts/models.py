@@ -84,3 +84,20 @@ class AlertSilence(Model):
 
     class Meta:
         table = "alert_silences"
+
+
+class AlertAck(Model):
+    """A firing episode acknowledged: no repeated notification for it until ``ends_at`` (null:
+    until it resolves). Tied to the episode's ``starts_at``, so the instance's next episode is news."""
+
+    id = fields.IntField(primary_key=True)
+    rule = fields.CharField(max_length=200)
+    host = fields.CharField(max_length=255)
+    series_key = fields.IntField()  # the series id, -1 for a whole host
+    starts_at = fields.BigIntField()
+    comment = fields.CharField(max_length=1000, default="")
+    created_at = fields.BigIntField()
+    ends_at = fields.BigIntField(null=True)
+
+    class Meta:
+        table = "alert_acks"

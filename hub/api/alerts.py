@@ -1,12 +1,14 @@
 """The alerts API: what fires, the rules (the dashboard's warning/critical lines), the history,
-delivery status and silences. Viewer-authenticated like the read API; POST and DELETE pass the
+delivery status, silences and acknowledgements. Viewer-authenticated like the read API; POST and DELETE pass the
 app's Origin check (hostpulse.hub.auth.viewers.install_request_guards), so a page of another site
-cannot make or lift a silence with a logged-in viewer's cookie."""
+cannot make or lift a silence (or an ack) with a logged-in viewer's cookie. Making or ending either
+publishes an ``alerts`` frame with ``changed``, so every open alerts page reads them again."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from quart import Blueprint, current_app, request
@@ -17,9 +19,10 @@ from quart_schema import (
     validate_querystring,
 )
 
-from hostpulse.hub.alerts import silences, store
+from hostpulse.hub.alerts import acks, silences, store
 from hostpulse.hub.alerts.config import Rule
-from hostpulse.hub.alerts.models import AlertSilence, AlertState, AlertTransition
+from hostpulse.hub.alerts.models import AlertAck, AlertSilence, AlertState, AlertTransition
+from hostpulse.hub.alerts.service import AlertService
 from hostpulse.hub.api.schemas import EpochMs, answers, errors
 from hostpulse.hub.api.wire import HostFilter
 from hostpulse.hub.auth.viewers import require_viewer
@@ -49,6 +52,8 @@ class AlertOut(_Answer):
     since: EpochMs = Field(description="when the condition started to hold")
     starts_at: EpochMs | None = Field(description="when it fired; null while pending")
     silenced_by: int | None = Field(description="the id of the silence that mutes it, if any")
+    series_id: int | None = Field(description="the series; null for an alert of a whole host")
+    acked_by: int | None = Field(description="the id of the ack of this firing episode, if any")
 
 
 class AlertList(_Answer):
@@ -136,6 +141,31 @@ class SilenceList(_Answer):
     silences: list[SilenceOut]
 
 
+class AckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rule: Name
+    host: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    series_id: int | None = Field(None, ge=0, le=2**31 - 1, description="null: a host's alert")
+    ends_at: int | None = Field(None, ge=0, le=2**62, description="epoch ms; null: until resolved")
+    duration_s: float | None = Field(None, gt=0, le=366 * 86400)
+    comment: Annotated[str, StringConstraints(max_length=1000)] = ""
+
+
+class AckOut(_Answer):
+    id: int
+    rule: str
+    host: str
+    series_id: int | None
+    starts_at: EpochMs = Field(description="the firing episode it acknowledges")
+    comment: str
+    created_at: EpochMs
+    ends_at: EpochMs | None = Field(description="null: until the alert resolves")
+
+
+class AckList(_Answer):
+    acks: list[AckOut]
+
+
 @dataclass
 class AlertsQuery:
     host: HostFilter | None = None
@@ -164,6 +194,44 @@ def _silence_json(s: AlertSilence) -> dict[str, Any]:
             "comment": s.comment, "created_at": s.created_at, "ends_at": s.ends_at}  # fmt: skip
 
 
+def _ack_json(a: AlertAck) -> dict[str, Any]:
+    return {"id": a.id, "rule": a.rule, "host": a.host,
+            "series_id": None if a.series_key == store.HOST_LEVEL else a.series_key,
+            "starts_at": a.starts_at, "comment": a.comment, "created_at": a.created_at,
+            "ends_at": a.ends_at}  # fmt: skip
+
+
+def _service() -> AlertService:
+    service: AlertService = current_app.extensions["hostpulse.alerts"]
+    return service
+
+
+Body = TypeVar("Body", bound=BaseModel)
+
+
+async def _body(model: type[Body]) -> Body:
+    """The request's JSON as ``model``: 400 malformed_json for bad JSON, the schema error else."""
+    try:
+        return model.model_validate_json(await request.get_data())
+    except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            raise BadRequest("the body is not valid JSON", code="malformed_json") from None
+        raise RequestSchemaValidationError(exc) from None
+
+
+def _ends_at(
+    ends_at: int | None, duration_s: float | None, now: int, *, required: bool, code: str
+) -> int | None:
+    """The end time from ``ends_at`` or ``duration_s`` (one of them, or neither if not required)."""
+    if ends_at is not None and duration_s is not None:
+        raise BadRequest("give one of ends_at (epoch ms) or duration_s, not both", code=code)
+    if duration_s is not None:
+        return now + int(duration_s * 1000)
+    if ends_at is None and required:
+        raise BadRequest("give one of ends_at (epoch ms) or duration_s", code=code)
+    return ends_at
+
+
 @blueprint.get("")
 @validate_querystring(AlertsQuery)
 @answers(AlertList, 400, 401, 503)
@@ -176,13 +244,17 @@ async def list_alerts(query_args: AlertsQuery) -> dict[str, object]:
         rows = rows.filter(severity=query_args.severity)
     if query_args.state:
         rows = rows.filter(state=query_args.state)
-    active = await silences.active(now_ms())
+    now = now_ms()
+    active = await silences.active(now)
+    acked = await acks.active(now)
     out = []
     for a in await rows.order_by("state", "rule", "host"):
         alert = {"rule": a.rule, "kind": a.kind, "state": a.state, "severity": a.severity,
                  "host": a.host, "metric": a.metric, "labels": a.labels, "value": a.value,
-                 "since": a.since, "starts_at": a.starts_at}  # fmt: skip
-        out.append({**alert, "silenced_by": silences.silenced_by(active, alert)})
+                 "since": a.since, "starts_at": a.starts_at,
+                 "series_id": None if a.series_key == store.HOST_LEVEL else a.series_key}  # fmt: skip
+        out.append({**alert, "silenced_by": silences.silenced_by(active, alert),
+                    "acked_by": acks.acked_by(acked, alert) if a.state == "firing" else None})  # fmt: skip
     out.sort(key=lambda x: x["state"] != "firing")
     return {"alerts": out}
 
@@ -191,9 +263,7 @@ async def list_alerts(query_args: AlertsQuery) -> dict[str, object]:
 @answers(RuleList, 401, 503)
 async def list_rules() -> dict[str, object]:
     """The rules this hub evaluates, built-in ones included: the source of the charts' lines."""
-    return {
-        "rules": [_rule_json(r) for r in current_app.extensions["hostpulse.alerts"].config.rules]
-    }
+    return {"rules": [_rule_json(r) for r in _service().config.rules]}
 
 
 @blueprint.get("/history")
@@ -220,7 +290,7 @@ async def delivery() -> dict[str, object]:
     """The outbox: messages per status, and the pending ones that failed with their last error."""
     counts = await store.outbox_counts()
     failing = await store.failing(limit=100)
-    stats = current_app.extensions["hostpulse.alerts"].delivery.stats
+    stats = _service().delivery.stats
     return {**counts, "failed_attempts_total": stats.failed_attempts, "failures": failing}
 
 
@@ -237,24 +307,16 @@ async def list_silences() -> dict[str, object]:
 @errors(400, 401, 403, 503)
 async def create_silence() -> tuple[dict[str, object], int]:
     """Mute alerts by rule, host glob and labels until ``ends_at`` (or for ``duration_s``)."""
-    try:
-        data = SilenceIn.model_validate_json(await request.get_data())
-    except ValidationError as exc:
-        if any(e["type"] == "json_invalid" for e in exc.errors()):
-            raise BadRequest("the body is not valid JSON", code="malformed_json") from None
-        raise RequestSchemaValidationError(exc) from None
+    data = await _body(SilenceIn)
     now = now_ms()
-    if data.ends_at is not None and data.duration_s is None:
-        ends_at = data.ends_at
-    elif data.duration_s is not None and data.ends_at is None:
-        ends_at = now + int(data.duration_s * 1000)
-    else:
-        raise BadRequest("give one of ends_at (epoch ms) or duration_s", code="bad_silence")
+    ends_at = _ends_at(data.ends_at, data.duration_s, now, required=True, code="bad_silence")
+    assert ends_at is not None
     try:
         silence = await silences.create(rule=data.rule, host=data.host, labels=data.labels,
                                         ends_at=ends_at, comment=data.comment, now_ms=now)  # fmt: skip
     except ValueError as exc:
         raise BadRequest(str(exc), code="bad_silence") from None
+    _service().publish([], changed="silences")
     return _silence_json(silence), 201
 
 
@@ -263,9 +325,53 @@ async def create_silence() -> tuple[dict[str, object], int]:
 @answers(SilenceOut, 401, 403, 404, 503)
 async def end_silence(silence_id: str) -> dict[str, object]:
     """End a silence now (it stays in the table, ended)."""
-    if not silence_id.isascii() or not silence_id.isdigit() or int(silence_id) > 2**31 - 1:
-        raise NotFound(f"no silence with id {silence_id!r}")
-    silence = await silences.end(int(silence_id), now_ms())
-    if silence is None:
-        raise NotFound(f"no silence in force with id {silence_id}")
-    return _silence_json(silence)
+    return _silence_json(await _end("silence", silences.end, silence_id))
+
+
+Row = TypeVar("Row", AlertSilence, AlertAck)
+
+
+async def _end(what: str, end: Callable[[int, int], Awaitable[Row | None]], raw_id: str) -> Row:
+    """End the silence or ack ``raw_id`` now and tell the dashboards; 404 if none in force."""
+    if not raw_id.isascii() or not raw_id.isdigit() or int(raw_id) > 2**31 - 1:
+        raise NotFound(f"no {what} with id {raw_id!r}")
+    row = await end(int(raw_id), now_ms())
+    if row is None:
+        raise NotFound(f"no {what} in force with id {raw_id}")
+    _service().publish([], changed=f"{what}s")
+    return row
+
+
+@blueprint.get("/acks")
+@answers(AckList, 401, 503)
+async def list_acks() -> dict[str, object]:
+    """Acknowledgements in force: their firing episode goes on and they have not ended."""
+    return {"acks": [_ack_json(a) for a in await acks.active(now_ms())]}
+
+
+@blueprint.post("/acks")
+@document_request(AckIn)
+@document_response(AckOut, 201)
+@errors(400, 401, 403, 404, 503)
+async def create_ack() -> tuple[dict[str, object], int]:
+    """Acknowledge a firing alert (rule, host, series_id) with a comment, until ``ends_at`` (or
+    for ``duration_s``) or, with neither, until it resolves: its repeats stop meanwhile."""
+    data = await _body(AckIn)
+    now = now_ms()
+    ends_at = _ends_at(data.ends_at, data.duration_s, now, required=False, code="bad_ack")
+    try:
+        ack = await acks.create(rule=data.rule, host=data.host, series_id=data.series_id,
+                                comment=data.comment, ends_at=ends_at, now_ms=now)  # fmt: skip
+    except acks.NotFiring as exc:
+        raise NotFound(str(exc)) from None
+    except ValueError as exc:
+        raise BadRequest(str(exc), code="bad_ack") from None
+    _service().publish([], changed="acks")
+    return _ack_json(ack), 201
+
+
+@blueprint.delete("/acks/<ack_id>")
+@answers(AckOut, 401, 403, 404, 503)
+async def end_ack(ack_id: str) -> dict[str, object]:
+    """End an acknowledgement now: the alert's repeats resume."""
+    return _ack_json(await _end("ack", acks.end, ack_id))

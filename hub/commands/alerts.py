@@ -1,4 +1,4 @@
-"""``hostpulse alerts list|test NOTIFIER|silence …``: against the hub's database and config, like
+"""``hostpulse alerts list|test NOTIFIER|silence …|ack …``: against the hub's database and config, like
 ``hostpulse token`` (no running hub needed)."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def _now_ms() -> int:
 
 @click.group("alerts")
 def alerts_group() -> None:
-    """List alerts, test a notifier, silence alerts."""
+    """List alerts, test a notifier, silence or acknowledge alerts."""
 
 
 @alerts_group.command("list")
@@ -31,18 +31,22 @@ def alerts_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per alert")
 def alerts_list(db: str | None, config: str | None, as_json: bool) -> None:
     """Pending and firing alerts, as every hub on this database stored them."""
-    from hostpulse.hub.alerts import silences
+    from hostpulse.hub.alerts import acks, silences, store
     from hostpulse.hub.alerts.models import AlertState
 
     async def work() -> list[dict[str, Any]]:
         active = await silences.active(_now_ms())
+        acked = await acks.active(_now_ms())
         rows = await AlertState.filter(state__in=("pending", "firing")).order_by("rule", "host")
-        return [{"rule": a.rule, "state": a.state, "severity": a.severity, "host": a.host,
-                 "metric": a.metric, "labels": a.labels, "value": a.value,
-                 "starts_at": a.starts_at,
-                 "silenced_by": silences.silenced_by(active, {"rule": a.rule, "host": a.host,
-                                                              "labels": a.labels})}
-                for a in rows]  # fmt: skip
+        out = []
+        for a in rows:
+            alert = {"rule": a.rule, "state": a.state, "severity": a.severity, "host": a.host,
+                     "metric": a.metric, "labels": a.labels, "value": a.value,
+                     "starts_at": a.starts_at,
+                     "series_id": None if a.series_key == store.HOST_LEVEL else a.series_key}  # fmt: skip
+            out.append({**alert, "silenced_by": silences.silenced_by(active, alert),
+                        "acked_by": acks.acked_by(acked, alert) if a.state == "firing" else None})  # fmt: skip
+        return out
 
     found = asyncio.run(_with_database(load_settings(config, db=db).db, work()))
     for a in found:
@@ -50,8 +54,10 @@ def alerts_list(db: str | None, config: str | None, as_json: bool) -> None:
             click.echo(json.dumps(a))
         else:
             muted = f"  (silenced by #{a['silenced_by']})" if a["silenced_by"] else ""
+            acked = f"  (acknowledged #{a['acked_by']})" if a["acked_by"] else ""
+            series = "" if a["series_id"] is None else f" series={a['series_id']}"
             click.echo(f"{a['state']:8} {a['severity']:8} {a['rule']} {a['host']} {a['metric']} "
-                       f"{a['labels']} value={a['value']}{muted}")  # fmt: skip
+                       f"{a['labels']}{series} value={a['value']}{muted}{acked}")  # fmt: skip
     if not found and not as_json:
         click.echo("no pending or firing alerts", err=True)
 
@@ -93,6 +99,17 @@ def silence_group() -> None:
     """Mute alerts by rule, host or labels until an end time."""
 
 
+def _duration(option: str, text: str) -> int:
+    """A duration option in ms, or a usage error naming the option and the value."""
+    from hostpulse.hub.alerts.config import parse_duration_ms
+    from hostpulse.hub.errors import SettingsError
+
+    try:
+        return parse_duration_ms(option, text)
+    except SettingsError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 @silence_group.command("add")
 @db_option
 @config_option
@@ -105,13 +122,8 @@ def silence_add(db: str | None, config: str | None, rule: str, host: str,
                 labels: tuple[str, ...], duration: str, comment: str) -> None:  # fmt: skip
     """Silence matching alerts; prints the silence's id."""
     from hostpulse.hub.alerts import silences
-    from hostpulse.hub.alerts.config import parse_duration_ms
-    from hostpulse.hub.errors import SettingsError
 
-    try:
-        length = parse_duration_ms("--for", duration)
-    except SettingsError as exc:
-        raise click.UsageError(str(exc)) from None
+    length = _duration("--for", duration)
     pairs = {}
     for item in labels:
         key, sep, value = item.partition("=")
@@ -157,3 +169,82 @@ def silence_end(silence_id: int, db: str | None, config: str | None) -> None:
         click.echo(f"no silence in force with id {silence_id}", err=True)
         sys.exit(1)
     click.echo(f"ended #{silence_id}")
+
+
+@alerts_group.group("ack")
+def ack_group() -> None:
+    """Acknowledge firing alerts: no repeated notification until the ack ends or they resolve."""
+
+
+@ack_group.command("add")
+@click.argument("rule")
+@click.argument("host")
+@click.option("--series", "series_id", type=int, default=None,
+              help="the series id (`alerts list` shows it); needed if several of RULE fire on HOST")  # fmt: skip
+@click.option(
+    "--for", "duration", default=None, help='how long: "30m", "2h" (default: until resolved)'
+)
+@click.option("--comment", default="")
+@db_option
+@config_option
+def ack_add(rule: str, host: str, series_id: int | None, duration: str | None, comment: str,
+            db: str | None, config: str | None) -> None:  # fmt: skip
+    """Acknowledge the firing alert of RULE on HOST; prints the ack's id."""
+    from hostpulse.hub.alerts import acks, store
+    from hostpulse.hub.alerts.models import AlertState
+
+    length = None if duration is None else _duration("--for", duration)
+
+    async def work() -> int:
+        now = _now_ms()
+        chosen = series_id
+        if chosen is None:
+            rows = await AlertState.filter(rule=rule, host=host, state="firing").values(
+                "series_key"
+            )
+            keys = sorted(int(r["series_key"]) for r in rows)
+            if len(keys) > 1:
+                listed = ", ".join(map(str, keys))
+                raise click.UsageError(f"{rule} fires on {host} for several series ({listed}): "
+                                       "choose one with --series")  # fmt: skip
+            if keys and keys[0] != store.HOST_LEVEL:
+                chosen = keys[0]
+        ack = await acks.create(rule=rule, host=host, series_id=chosen, comment=comment,
+                                ends_at=None if length is None else now + length, now_ms=now)  # fmt: skip
+        return ack.id
+
+    try:
+        made = asyncio.run(_with_database(load_settings(config, db=db).db, work()))
+    except acks.NotFiring as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(1)
+    click.echo(made)
+
+
+@ack_group.command("list")
+@db_option
+@config_option
+def ack_list(db: str | None, config: str | None) -> None:
+    """Acknowledgements in force."""
+    from hostpulse.hub.alerts import acks
+
+    for a in asyncio.run(_with_database(load_settings(config, db=db).db, acks.active(_now_ms()))):
+        until = "until resolved" if a.ends_at is None else f"ends_at={a.ends_at}"
+        click.echo(f"#{a.id} rule={a.rule} host={a.host} series={a.series_key} {until} {a.comment}")
+
+
+@ack_group.command("end")
+@click.argument("ack_id", type=int)
+@db_option
+@config_option
+def ack_end(ack_id: int, db: str | None, config: str | None) -> None:
+    """End acknowledgement ACK_ID now: the alert's repeats resume."""
+    from hostpulse.hub.alerts import acks
+
+    ended = asyncio.run(
+        _with_database(load_settings(config, db=db).db, acks.end(ack_id, _now_ms()))
+    )
+    if ended is None:
+        click.echo(f"no ack in force with id {ack_id}", err=True)
+        sys.exit(1)
+    click.echo(f"ended #{ack_id}")

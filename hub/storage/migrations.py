@@ -290,6 +290,27 @@ STEPS += (
     ),
 )
 
+STEPS += (
+    Step(
+        10,
+        "alert acknowledgements",
+        (
+            # One row per acknowledged firing episode: (rule, host, series_key) and its starts_at,
+            # so the next episode of the same instance is not acknowledged by it.
+            """CREATE TABLE "alert_acks" (
+                "id" {pk},
+                "rule" VARCHAR(200) NOT NULL,
+                "host" VARCHAR(255) NOT NULL,
+                "series_key" INT NOT NULL,
+                "starts_at" BIGINT NOT NULL,
+                "comment" VARCHAR(1000) NOT NULL DEFAULT '',
+                "created_at" BIGINT NOT NULL,
+                "ends_at" BIGINT)""",
+            'CREATE INDEX "idx_alert_acks_ends_at" ON "alert_acks" ("ends_at")',
+        ),
+    ),
+)
+
 LATEST = STEPS[-1].version
 
 

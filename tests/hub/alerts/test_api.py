@@ -7,7 +7,15 @@ from pathlib import Path
 
 import httpx
 
-from hostpulse.hub.api.alerts import AlertList, DeliveryOut, HistoryList, RuleList, SilenceList
+from hostpulse.hub.api.alerts import (
+    AckList,
+    AckOut,
+    AlertList,
+    DeliveryOut,
+    HistoryList,
+    RuleList,
+    SilenceList,
+)
 from tests.hub.alerts.receiver import Receiver
 from tests.hub.alerts.test_served_hub import fire, stored, wait_for, write_config
 from tests.support.hub_process import now_ms, start_hub
@@ -94,5 +102,52 @@ def test_failures_are_visible_in_the_api_and_metrics(tmp_path: Path, receiver: R
             if x.startswith("hostpulse_alert_notification_failures_total ")
         )
         assert float(line.split()[1]) >= 1
+    finally:
+        hub.stop()
+
+
+def repeats(receiver: Receiver) -> int:
+    """Messages received after the first firing one (the repeats, and a resolved one if sent)."""
+    return len(receiver.bodies) - 1
+
+
+def test_an_ack_stops_repeats_until_it_ends(tmp_path: Path, receiver: Receiver) -> None:
+    config = write_config(tmp_path / "hub.toml", receiver.port, extra='repeat = "1s"')
+    hub = start_hub(tmp_path / "hub", extra_args=("--config", str(config)))
+    api = f"{hub.url}/api/v1/alerts"
+    try:
+        fire(hub, now_ms() - 20_000)
+        wait_for(lambda: repeats(receiver) >= 1)  # the rule repeats every second
+        (alert,) = AlertList.model_validate(hub.get("/api/v1/alerts").json()).alerts
+        assert alert.acked_by is None and alert.series_id is not None
+        which = {"rule": "disk_full", "host": "web1", "series_id": alert.series_id}
+        refused = httpx.post(f"{api}/acks", json={**which, "comment": "x"},
+                             headers={"Origin": "https://evil.example"})  # fmt: skip
+        assert refused.status_code == 403
+        missing = httpx.post(f"{api}/acks", json={**which, "host": "web9"})
+        assert missing.status_code == 404 and "no firing alert" in missing.text
+        past = httpx.post(f"{api}/acks", json={**which, "ends_at": 1})
+        assert past.status_code == 400 and past.json()["error"]["code"] == "bad_ack"
+        both = httpx.post(f"{api}/acks", json={**which, "ends_at": now_ms() + 9, "duration_s": 9})
+        assert both.status_code == 400 and "not both" in both.text
+
+        made = httpx.post(f"{api}/acks", json={**which, "comment": "on it"})
+        assert made.status_code == 201, made.text
+        ack = AckOut.model_validate(made.json())
+        assert (ack.comment, ack.ends_at, ack.starts_at) == ("on it", None, alert.starts_at)
+        assert AckList.model_validate(hub.get("/api/v1/alerts/acks").json()).acks == [ack]
+        (alert,) = AlertList.model_validate(hub.get("/api/v1/alerts").json()).alerts
+        assert alert.acked_by == ack.id
+
+        time.sleep(1.5)  # a tick that read the acks before this one was stored may still repeat
+        during = repeats(receiver)
+        time.sleep(3.5)  # three repeat intervals
+        assert repeats(receiver) == during  # acknowledged: no repeat
+
+        assert httpx.delete(f"{api}/acks/{ack.id}").status_code == 200
+        assert httpx.delete(f"{api}/acks/{ack.id}").status_code == 404
+        assert httpx.delete(f"{api}/acks/-1").status_code == 404
+        wait_for(lambda: repeats(receiver) > during)  # the ack ended: repeats resume
+        assert hub.get("/api/v1/alerts/acks").json() == {"acks": []}
     finally:
         hub.stop()

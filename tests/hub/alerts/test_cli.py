@@ -69,3 +69,30 @@ def test_alerts_test_sends_a_sample_and_prints_the_answer(
     assert failed.returncode == 1 and "ConnectError" in failed.stderr
     unknown = run_cli("alerts", "test", "nope", "--config", str(config), check=False)
     assert unknown.returncode == 2 and "no notifier 'nope'" in unknown.stderr
+
+
+def test_ack_through_the_cli(tmp_path: Path, receiver: Receiver) -> None:
+    config = write_config(tmp_path / "hub.toml", receiver.port)
+    hub = start_hub(tmp_path / "hub", extra_args=("--config", str(config)))
+    try:
+        none = run_cli("alerts", "ack", "add", "disk_full", "web1", "--db", hub.db, check=False)
+        assert none.returncode == 1 and "no firing alert of rule 'disk_full'" in none.stderr
+        fire(hub, now_ms() - 20_000)
+        wait_for(lambda: stored(hub, "SELECT state FROM alert_states") == [("firing",)])
+        bad = run_cli("alerts", "ack", "add", "disk_full", "web1", "--for", "soon",
+                      "--db", hub.db, check=False)  # fmt: skip
+        assert bad.returncode == 2 and "--for" in bad.stderr
+        made = run_cli("alerts", "ack", "add", "disk_full", "web1", "--for", "2h",
+                       "--comment", "swapping the disk", "--db", hub.db)  # fmt: skip
+        ack_id = int(made.stdout.strip())
+        listed = run_cli("alerts", "ack", "list", "--db", hub.db).stdout
+        assert f"#{ack_id} rule=disk_full host=web1" in listed and "swapping the disk" in listed
+        (alert,) = [json.loads(line) for line in
+                    run_cli("alerts", "list", "--db", hub.db, "--json").stdout.splitlines()]  # fmt: skip
+        assert alert["acked_by"] == ack_id
+        assert f"acknowledged #{ack_id}" in run_cli("alerts", "list", "--db", hub.db).stdout
+        assert "ended" in run_cli("alerts", "ack", "end", str(ack_id), "--db", hub.db).stdout
+        again = run_cli("alerts", "ack", "end", str(ack_id), "--db", hub.db, check=False)
+        assert again.returncode == 1 and "no ack in force" in again.stderr
+    finally:
+        hub.stop()
