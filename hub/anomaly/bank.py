@@ -6,30 +6,22 @@ back. Series are sorted by length first so the active ones are always a prefix. 
 makes a per-sample cost well under a microsecond possible in Python: the per-call overhead of
 numpy is paid per point index, not per sample.
 
-Snapshot format (little-endian): ``b"HPA1"``, u16 name length, name (UTF-8), u32 state size,
-i64 samples seen, i64 last timestamp, then ``state size`` float64.
+Snapshots are in the format of :mod:`.snapshot`, shared with ``hostpulse detect``'s stream.
 """
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
 
-from hostpulse.hub.anomaly.detector import FLAG_SCORE, Detector, FloatArray
+from hostpulse.hub.anomaly.detector import Detector, FloatArray
+from hostpulse.hub.anomaly.options import FLAG_SCORE, VALUE_LIMIT
+from hostpulse.hub.anomaly.snapshot import BIG, SnapshotError, pack, unpack
 
-MAGIC = b"HPA1"
-_HEAD = struct.Struct("<4sH")
-_TAIL = struct.Struct("<Iqq")
-# Values are clamped here so no detector can overflow on differences or products of two values.
-VALUE_LIMIT = 1e150
-NO_TS = np.iinfo(np.int64).min
+__all__ = ["VALUE_LIMIT", "DetectorBank", "SnapshotError"]
 
-
-class SnapshotError(ValueError):
-    """A snapshot that is corrupt, or from another detector or configuration."""
 
 
 class DetectorBank:
@@ -104,36 +96,18 @@ class DetectorBank:
         slot = self._slot.get(series_id)
         if slot is None:
             return None
-        name = self.detector.name.encode()
-        blob: bytes = (
-            _HEAD.pack(MAGIC, len(name))
-            + name
-            + _TAIL.pack(self.detector.state_size, int(self._seen[slot]), int(self._last[slot]))
-            + self._state[slot].astype("<f8").tobytes()
-        )
-        return blob
+        body = self._state[slot].astype("<f8").tobytes()
+        return pack(self.detector.name, int(self._seen[slot]), int(self._last[slot]), body)
 
     def restore(self, series_id: Hashable, blob: bytes) -> None:
         """Replace this series' state with a snapshot; raise SnapshotError if it does not fit."""
-        size = self.detector.state_size
-        try:
-            magic, name_len = _HEAD.unpack_from(blob, 0)
-            name = bytes(blob[_HEAD.size : _HEAD.size + name_len]).decode()
-            offset = _HEAD.size + name_len
-            stored_size, seen, last = _TAIL.unpack_from(blob, offset)
-            body = np.frombuffer(blob, dtype="<f8", offset=offset + _TAIL.size)
-        except (struct.error, UnicodeDecodeError, ValueError) as exc:
-            raise SnapshotError(f"corrupt anomaly snapshot: {exc}") from exc
-        if magic != MAGIC or name != self.detector.name or stored_size != size or len(body) != size:
-            raise SnapshotError(
-                f"snapshot of {name!r} ({stored_size} values) does not fit detector "
-                f"{self.detector.name!r} ({size} values)"
-            )
+        seen, last, raw = unpack(blob, self.detector.name, self.detector.state_size)
+        body = np.frombuffer(raw, dtype="<f8")
         slot = self._slot.get(series_id)
         if slot is None:
             slot = self._allocate(series_id)
-        self._state[slot] = np.nan_to_num(body, nan=0.0, posinf=1e300, neginf=-1e300)
-        self._seen[slot] = max(seen, 0)
+        self._state[slot] = np.nan_to_num(body, nan=0.0, posinf=BIG, neginf=-BIG)
+        self._seen[slot] = seen
         self._last[slot] = last
 
     def forget(self, series_id: Hashable) -> None:

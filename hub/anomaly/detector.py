@@ -16,12 +16,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hostpulse.hub.errors import SettingsError
+from hostpulse.hub.anomaly.options import FLAG_SCORE, check_options
+
+__all__ = ["FLAG_SCORE", "Detector", "FloatArray", "squash"]
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
-
-#: A point is flagged when its score reaches this; detectors scale their statistics to it.
-FLAG_SCORE = 0.5
 
 
 class Detector:
@@ -37,27 +36,9 @@ class Detector:
     options: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, sensitivity: float = 1.0, warmup: int = 60, **options: Any) -> None:
-        where = f"anomaly.detectors.{self.name}"
-        self.sensitivity = _positive(f"{where}.sensitivity", sensitivity)
-        if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
-            raise SettingsError(f"{where}.warmup", warmup, "a whole number of samples >= 0")
-        self.warmup = warmup
-        self.config: dict[str, Any] = {}
-        for key, value in options.items():
-            if key not in self.options:
-                known = ", ".join(sorted(self.options)) or "none"
-                raise SettingsError(f"{where}.{key}", value, f"one of the known options ({known})")
-        for key, default in self.options.items():
-            value = options.get(key, default)
-            if (
-                isinstance(default, float)
-                and isinstance(value, int)
-                and not isinstance(value, bool)
-            ):
-                value = float(value)
-            if type(value) is not type(default):
-                raise SettingsError(f"{where}.{key}", value, f"a {type(default).__name__}")
-            self.config[key] = value
+        self.sensitivity, self.warmup, self.config = check_options(
+            self.name, self.options, sensitivity, warmup, options
+        )
 
     @property
     def state_size(self) -> int:
@@ -91,11 +72,3 @@ def squash(u: FloatArray, power: float = 4.0) -> FloatArray:
         score = 1.0 / (1.0 + np.power(u, -power))
     # Only a NaN u (a detector's bug) can give NaN here: no evidence, no alarm.
     return np.where(np.isnan(score), 0.0, score)
-
-
-def _positive(key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise SettingsError(key, value, "a number > 0")
-    if not np.isfinite(value):
-        raise SettingsError(key, value, "a finite number > 0")
-    return float(value)

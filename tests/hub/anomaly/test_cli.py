@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,9 @@ from tests.hub.anomaly.conftest import MINUTE, T0, series
 HOSTPULSE = str(Path(sys.executable).with_name("hostpulse"))
 
 
-def detect(stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
+def detect(stdin: str, *args: str, path: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the command; ``path`` goes first on PYTHONPATH."""
+    env = {**os.environ, "PYTHONPATH": str(path)} if path is not None else None
     return subprocess.run(
         [HOSTPULSE, "detect", *args],
         input=stdin,
@@ -22,6 +25,7 @@ def detect(stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=60,
         check=False,
+        env=env,
     )
 
 
@@ -132,3 +136,55 @@ def test_flags_output_and_detector_option() -> None:
 def test_unknown_detector_is_a_usage_error() -> None:
     done = detect("timestamp,value\n", "--detector", "nope")
     assert done.returncode == 2 and "anomaly.detector" in done.stderr
+
+
+def test_builtin_detectors_run_without_numpy(tmp_path: Path) -> None:
+    """The scalar path imports no numpy: with a numpy that cannot be imported first on the path,
+    the command still scores every row, the same as with numpy there."""
+    fake = tmp_path / "numpy"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise ImportError('numpy must not be imported')\n")
+    ts, values = series(days=0.2, seed=4)
+    values[200] += 40
+    body = csv(ts, values)
+    for args in ((), ("--flags",), ("--detector", "none")):
+        without = detect(body, *args, path=tmp_path)
+        assert without.returncode == 0, without.stderr
+        assert without.stdout == detect(body, *args).stdout
+
+
+PLUGIN = """
+import numpy as np
+from hostpulse.hub.anomaly import Detector, hookimpl
+
+class Ceiling(Detector):
+    name = "ceiling"
+    options = {"limit": 90.0}
+    state_size = 0
+
+    def step(self, state, t, dt, n, x):
+        limit = self.config["limit"] / self.sensitivity
+        return np.where(x > limit, 1.0, 0.0), np.zeros_like(x), np.full_like(x, limit)
+
+@hookimpl
+def register_detectors():
+    return [Ceiling]
+"""
+
+
+def test_a_plugin_detector_goes_through_the_engine(tmp_path: Path) -> None:
+    (tmp_path / "hp_ceiling.py").write_text(PLUGIN)
+    info = tmp_path / "hp_ceiling-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: hp-ceiling\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[hostpulse.hub_plugins]\nceiling = hp_ceiling\n")
+    (tmp_path / "hub.toml").write_text("[anomaly]\nwarmup = 0\n")
+    body = csv([T0, T0 + MINUTE, T0 + 2 * MINUTE], [50.0, 95.0, 80.0])
+    config = str(tmp_path / "hub.toml")
+    done = detect(body, "--detector", "ceiling", "--config", config, "--flags", path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert [line.split(",")[:2] for line in done.stdout.splitlines()] == [
+        ["0.000000", "0"],
+        ["1.000000", "1"],
+        ["0.000000", "0"],
+    ]
