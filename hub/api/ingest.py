@@ -11,6 +11,7 @@ from quart import Blueprint, current_app, g, request
 from quart_schema import RequestSchemaValidationError, document_request, validate_response
 
 from hostpulse.hub.anomaly.scoring import anomaly_frames, points_frame
+from hostpulse.hub.api.claims import batch_claims
 from hostpulse.hub.api.clocks import Reading, describe
 from hostpulse.hub.api.dedupe import keep_once
 from hostpulse.hub.api.schemas import errors
@@ -85,29 +86,33 @@ async def ingest() -> IngestResult:
     columns = keep_once(cast("list[SeriesIn]", data.series), ts_all, values_all, offsets)
     ts_all, values_all, offsets = columns.ts, columns.values, columns.offsets
     _check_clock(state, ts_all, received, g.clock)
-    if not state.registry.known(host.id, columns.items) and await state.writer.committed(
-        host.id, data.batch_id
-    ):  # a reused batch_id changes nothing: no series created, no unit changed
-        return IngestResult(batch_id=data.batch_id, accepted=0, duplicate=True)
-    try:
-        infos = await state.registry.resolve_many(host.id, host.name, columns.items)
-    except SeriesLimitReached as exc:
-        raise BadRequest(str(exc), code="series_limit_reached") from None
-    blocks = [
-        SeriesBlock(info.id, ts_all[lo:hi], values_all[lo:hi], info.metric)
-        for info, lo, hi in zip(infos, offsets[:-1], offsets[1:], strict=True)
-    ]
-    await state.detector_state.prepare([info.id for info in infos])
-    batch = PendingBatch(
-        host_id=host.id,
-        batch_id=data.batch_id,
-        agent_version=data.agent.version,
-        blocks=blocks,
-        samples=int(ts_all.size),
-        received_at=received,
-    )
-    # The writer scores the batch with the rest of its group, then stores it with its anomalies.
-    duplicate = await state.writer.submit(batch)
+    # The batch_id is this request's until its batch is committed or refused: a request reusing
+    # it meanwhile waits here, then finds it stored and changes nothing (hub/api/claims.py).
+    async with batch_claims().hold(host.id, data.batch_id) as claim:
+        if not state.registry.known(host.id, columns.items) and await state.writer.committed(
+            host.id, data.batch_id
+        ):  # a reused batch_id changes nothing: no series created, no unit changed
+            return IngestResult(batch_id=data.batch_id, accepted=0, duplicate=True)
+        try:
+            infos = await state.registry.resolve_many(host.id, host.name, columns.items)
+        except SeriesLimitReached as exc:
+            raise BadRequest(str(exc), code="series_limit_reached") from None
+        blocks = [
+            SeriesBlock(info.id, ts_all[lo:hi], values_all[lo:hi], info.metric)
+            for info, lo, hi in zip(infos, offsets[:-1], offsets[1:], strict=True)
+        ]
+        await state.detector_state.prepare([info.id for info in infos])
+        batch = PendingBatch(
+            host_id=host.id,
+            batch_id=data.batch_id,
+            agent_version=data.agent.version,
+            blocks=blocks,
+            samples=int(ts_all.size),
+            received_at=received,
+        )
+        claim.until(batch.done)
+        # The writer scores the batch with the rest of its group, then stores it with its anomalies.
+        duplicate = await state.writer.submit(batch)
     if not duplicate:  # committed: alert rules see the batch now, not by re-reading the database
         current_app.extensions["hostpulse.alerts"].observe_batch(infos, batch)
     if not duplicate and state.bus.has_subscribers:

@@ -155,6 +155,65 @@ def test_a_reused_batch_id_changes_nothing_and_repeats_are_kept_once(hub: LiveHu
     agent.assert_stored_once()
 
 
+def reuse_one_batch_id_at_once(hub: LiveHub, host: str, posts: int = 30) -> None:
+    """``posts`` requests of one batch_id at once, each with another unit for a series the host
+    has and a new series of its own: exactly one content is stored, nothing of the others."""
+    t = now_ms() - 60_000
+    assert post(hub, host, [block("c.unit", 1, t, unit="B")]).status_code == 200
+    batch_id, token = uuid.uuid4().hex, hub.token(host)
+
+    async def at_once() -> list[httpx.Response]:
+        limits = httpx.Limits(max_connections=posts)
+        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+            return await asyncio.gather(*(client.post(
+                f"{hub.url}/api/v1/ingest", headers={"Authorization": f"Bearer {token}"},
+                json=make_batch(host, [block("c.unit", 1, t + 1 + i, unit=f"u{i}"),
+                                       block(f"c.new{i}", 1, t + 1)], batch_id))
+                for i in range(posts)))
+
+    answers = asyncio.run(at_once())
+    assert [a.status_code for a in answers] == [200] * posts, [a.text for a in answers]
+    (winner,) = [i for i, a in enumerate(answers) if not a.json()["duplicate"]]
+    assert answers[winner].json()["accepted"] == 2
+    assert all(a.json()["accepted"] == 0 for i, a in enumerate(answers) if i != winner)
+    stored = {s["metric"]: s for s in series_of(hub, host)}
+    assert {m: s["unit"] for m, s in stored.items()} == {"c.unit": f"u{winner}",
+                                                          f"c.new{winner}": ""}
+    assert [p[:2] for p in points_of(hub, stored["c.unit"]["id"], t - 1, t + posts + 1)] == [
+        [t, 0.0], [t + 1 + winner, 0.0]]
+
+
+@scenario(
+    done="posted 30 batches of one batch_id at the same time, each giving another unit to a "
+         "series the host has and holding a new series of its own",
+    checked="one answers duplicate false and accepted 2, the 29 others duplicate true and "
+            "accepted 0; only that one's content is stored: one new series, its unit, its "
+            "point (the 29 others used to create 29 series and leave the last post's unit); "
+            "/healthz p95 under 100 ms, none over 1 s; the ordinary agent's batches stored once",
+)
+def test_a_batch_id_reused_in_flight_changes_nothing(hub: LiveHub) -> None:
+    with OrdinaryAgent(hub) as agent, HealthProbe(hub) as health:
+        reuse_one_batch_id_at_once(hub, "in-flight")
+    health.assert_quick()
+    agent.assert_stored_once()
+
+
+@pytest.mark.postgres
+@scenario(
+    done="on PostgreSQL, posted 30 batches of one batch_id at the same time, each giving another "
+         "unit to a series the host has and holding a new series of its own",
+    checked="as on SQLite: one content stored (one new series, its unit, its point), the 29 "
+            "others duplicate true and accepted 0, nothing of theirs created or changed",
+)
+def test_a_batch_id_reused_in_flight_changes_nothing_on_postgres(tmp_path: Path, pg_db: str) -> None:  # noqa: F811
+    pg = start_hub(tmp_path / "pg", db=f"postgres://root@127.0.0.1:5432/{pg_db}",
+                   env={"HOSTPULSE_RATE_LIMIT_PER_S": "0"})
+    try:
+        reuse_one_batch_id_at_once(pg, "in-flight")
+    finally:
+        pg.stop()
+
+
 @pytest.mark.postgres
 @scenario(
     done="on PostgreSQL, while 6 batches of one series x 1,000 points kept the writer busy, a client posted "
