@@ -136,3 +136,46 @@ def test_an_instance_restored_firing_resolves_on_a_quiet_value():
     assert feed(ev, DISK, 6_000, 40) == []  # and quiet from then on
     assert moves(feed(ev, DISK, 7_000, 99)) == [("resolved", "pending", "critical"),
                                                 ("pending", "firing", "critical")]  # fmt: skip
+
+
+def test_window_max_and_min_match_a_recount_of_the_window():
+    """The incremental window (monotonic deques, running sum) against the window's points
+    re-read every batch, over random batches."""
+    from hostpulse.hub.alerts.states import Window
+
+    rng = np.random.default_rng(3)
+    for over in ("avg", "max", "min"):
+        window, points, at = Window(over, 10_000), [], 0
+        for _ in range(300):
+            n = int(rng.integers(1, 6))
+            ts = [at + 700 * k for k in range(n)]
+            at = ts[-1] + int(rng.integers(1, 4000))
+            values = [float(x) for x in rng.normal(50, 20, n)]
+            got = window.add(ts, values)
+            points = [(t, x) for t, x in points + list(zip(ts, values)) if t > ts[-1] - 10_000]
+            kept = [x for _, x in points]
+            want = {"avg": sum(kept) / len(kept), "max": max(kept), "min": min(kept)}[over]
+            assert abs(got - want) < 1e-9, (over, got, want)
+
+
+def test_rules_of_different_levels_on_one_series_each_move_on_their_own():
+    """The pass over a series' rules stops at the first level above the value while nothing is
+    pending or firing; once one fires, every rule is judged until all are quiet again."""
+    ev = Evaluator(
+        rules(
+            {"name": "high", "kind": "threshold", "metric": "disk.*", "critical": 95},
+            {"name": "low", "kind": "threshold", "metric": "disk.*", "warning": 80},
+            {"name": "mid", "kind": "threshold", "metric": "disk.*", "warning": 90},
+        )
+    )
+    assert feed(ev, DISK, 0, 85) and [
+        (t.rule, t.state) for t in ev.observe([DISK], [np.array([1], np.int64)], [np.array([92.0])])
+    ] == [("mid", "pending"), ("mid", "firing")]
+    assert [(t.rule, t.state) for t in feed(ev, DISK, 2, 99)] == [("high", "pending"),
+                                                                   ("high", "firing")]  # fmt: skip
+    assert [(t.rule, t.state) for t in feed(ev, DISK, 3, 50)] == [
+        ("low", "resolved"), ("mid", "resolved"), ("high", "resolved")
+    ]  # fmt: skip
+    assert feed(ev, DISK, 4, 50) == []
+    assert [(t.rule, t.state) for t in feed(ev, DISK, 5, 81)] == [("low", "pending"),
+                                                                   ("low", "firing")]  # fmt: skip
