@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 
 import httpx
 import pytest
@@ -139,3 +140,103 @@ def test_metrics_count_what_was_committed(live_hub: LiveHub) -> None:
 
 def test_oversized_plain_body_has_the_same_code_as_an_oversized_gzip_one(live_hub: LiveHub) -> None:
     assert_error(post_raw(live_hub, b" " * (33 * 1024 * 1024)), 413, "payload_too_large")
+
+
+# Ingest decodes with msgspec structs (hub/api/wire.py's parse_batch) and falls back to the
+# pydantic model for what they refuse; the answers must be the model's, body for body.
+EDGE_BODIES = [
+    b'{"version":1,"batch_id":"x","host":"web-1","series":[{"metric":"a\\n","ts":[1],"values":[1.0]}]}',
+    b'{"version":1,"batch_id":"x\\n","host":"web-1","series":[{"metric":"a","ts":[1],"values":[1.0]}]}',
+    b'{"version":2,"version":1,"batch_id":"x","host":"h","series":[{"metric":"a","ts":[1],"values":[1]}]}',
+    b'{"version":1,"batch_id":"x","host":"h","series":[{"metric":"a","ts":[-0],"values":[1e400]}]}',
+    b'{"version":1,"batch_id":"x","host":"h","series":[{"metric":"a","ts":[1],"values":[1' + b"0" * 400 + b"]}]}",
+    b'{"version":1,"batch_id":"x","host":"h","series":[{"metric":"a","ts":[9007199254740992],"values":[1]}]}',
+    b'{"version":1,"batch_id":"x","host":"h","series":[{"metric":"a","ts":[1],"values":[1],"unit":"\\udc00"}]}',
+    b'{"version":1,"batch_id":"x","host":"h","series":[{"metric":"a","ts":[1],"values":[1],"unit":"B\\u0000"}]}',
+    b'{"version":1,"batch_id":"x","host":"h","agent":{"version":"1\\u0000"},"series":[{"metric":"a","ts":[1],"values":[1]}]}',
+    b'{"version":1,"batch_id":"x","host":"h","series":[{"metric":"a","ts":[1],"values":[1],"labels":{"k":"a","k":"b"}}]}',
+    b'{"version":1,"batch_id":"x","host":"h","series":[{"metric":"a","ts":[1],"values":[1],"labels":{"'
+    + b"k" * 2000 + b'":"' + b"v" * 100 + b'"}}]}',
+    b'{"version":1,"batch_id":"x","host":"h","series":[{"metric":"a","ts":[1],"values":[1],"x":'
+    + b"[" * 100_000 + b"]" * 100_000 + b"}]}",
+    b'\xef\xbb\xbf{"version":1,"batch_id":"x","host":"h","series":[{"metric":"a","ts":[1],"values":[1]}]}',
+    b'{"version":1,"batch_id":"x","host":"h","series":[{"metric":"a","ts":[1],"values":[1]}]} ',
+    b'{"version":1,"batch_id":"x","host":"h","agent":null,"series":[{"metric":"a","ts":[1],"values":[1]}]}',
+]
+
+
+def _answer(parse: object, body: bytes) -> object:
+    from pydantic import ValidationError
+
+    try:
+        batch = parse(body)  # type: ignore[operator]
+    except ValidationError as exc:
+        return ("refused", str(exc))
+    agent = getattr(batch.agent, "version", None)
+    series = [(s.metric, s.labels, s.unit, s.ts, s.values) for s in batch.series]
+    return (batch.version, batch.batch_id, batch.host, agent, series)
+
+
+def _same_answer(body: bytes) -> None:
+    from hostpulse.hub.api.wire import IngestBatch, parse_batch
+
+    assert _answer(parse_batch, body) == _answer(IngestBatch.model_validate_json, body), body[:200]
+
+
+@pytest.mark.parametrize("body", EDGE_BODIES, ids=range(len(EDGE_BODIES)))
+def test_the_fast_decoder_answers_as_the_model_on_edge_bodies(body: bytes) -> None:
+    _same_answer(body)
+
+
+def _odd_batch(rng: random.Random) -> bytes:
+    """A valid batch with, now and then, one field just outside what the model accepts."""
+
+    def pick(good: object, *odd: object) -> object:
+        return rng.choice(odd) if rng.random() < 0.04 else good
+
+    def text() -> str:
+        chars = "aZ9_.:- é\x00\n\u2028\U0001f600"
+        return "".join(rng.choice(chars) for _ in range(rng.randint(0, 6)))
+
+    def number() -> object:
+        good = rng.choice([rng.uniform(-1e6, 1e6), rng.randint(-(2**60), 2**60), 0.1, -0.0])
+        return pick(good, float("nan"), float("inf"), 2**1100, True, 1e308, "1")
+
+    def series() -> dict[str, object]:
+        n = rng.randint(1, 3)
+        m = pick(n, 0, n + 1)
+        out: dict[str, object] = {
+            "metric": pick(rng.choice(["cpu.percent", "a.b_c", "x1"]), "A", "a.", "a\n", "m" * 201,
+                           text()),
+            "ts": [pick(rng.randint(0, 2**53 - 1), -1, 2**53, 2**63, True, 1.0, "1")
+                   for _ in range(n)],
+            "values": [number() for _ in range(m)],
+        }
+        if rng.random() < 0.7:
+            out["labels"] = {pick(text(), "", "\x00", "k" * 2049): pick(text(), "\x00", "v" * 2049)
+                             for _ in range(rng.randint(0, 3))}
+        if rng.random() < 0.7:
+            out["unit"] = pick(text(), "\x00", "u" * 33, 5)
+        return out
+
+    doc: dict[str, object] = {
+        "version": pick(1, 2, 0, True, 1.0, "1"),
+        "batch_id": pick(f"b-{rng.randrange(10**9)}", "", "x\n", "b" * 65, text()),
+        "host": pick("web-1", "", "h" * 255, "h" * 256, "h\x00", text()),
+        "series": pick([series() for _ in range(rng.randint(1, 3))], [], None),
+    }
+    if rng.random() < 0.5:
+        doc["agent"] = pick({"version": text()}, {"version": "v" * 65}, {"version": "\x00"}, None)
+    return json.dumps(doc).encode()
+
+
+def test_the_fast_decoder_answers_as_the_model_on_generated_bodies() -> None:
+    from hypothesis import given, settings
+
+    from tests.hostile.test_wire import bodies
+
+    rng = random.Random(17)
+    for _ in range(5000):
+        _same_answer(_odd_batch(rng))
+    # and every kind of refusal test_wire.py throws at the hub
+    given(body=bodies)(settings(max_examples=1500, deadline=None, database=None)(_same_answer))()
