@@ -43,8 +43,13 @@ class Settings:
     body_timeout_s: float = 30.0
     #: A connection that sends nothing for this many seconds is closed (Hypercorn's read_timeout):
     #: a client that stops halfway through its headers is dropped, as is a WebSocket that stops
-    #: answering the hub's pings. An idle keep-alive connection is closed at this age too.
+    #: answering the hub's pings.
     read_timeout_s: int = 30
+    #: A connection must send a complete request head (request line and headers; the TLS
+    #: handshake first, under TLS) within this many seconds of opening, or of its previous
+    #: answer: a client that trickles its headers a byte at a time is closed at this age, and so
+    #: is a kept-alive connection idle this long. At least 1.
+    header_timeout_s: int = 10
     #: Samples, series and points of one series in one batch: together they bound the hub time
     #: one batch costs near 100 ms in one piece (measured on 2 cores: to score, ~0.8 us a sample
     #: and ~120 us per point index; to parse and resolve 5,000 series, ~70 ms; 20,000 took 250 ms).
@@ -137,6 +142,8 @@ class Settings:
 
         if settings.viewer_auth not in ("auto", "on", "off"):
             raise SettingsError(named("viewer_auth"), settings.viewer_auth, "auto, on or off")
+        if settings.header_timeout_s < 1:
+            raise SettingsError(named("header_timeout_s"), settings.header_timeout_s, "≥ 1 (s)")
         if settings.stale_window_s < settings.online_window_s:
             raise SettingsError(
                 named("stale_window_s"), settings.stale_window_s,

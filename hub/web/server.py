@@ -18,12 +18,22 @@ def hypercorn_config(settings: Settings) -> Config:
     config.bind = [settings.bind]
     config.accesslog = None
     config.errorlog = None  # hypercorn.error propagates to the root logger set up by the CLI
-    # Agents keep connections open between batches; keep-alive must outlive the flush interval
-    # (the agent's batch_max_age, 2 s). Every read has a deadline too: without one, a client that
-    # sent half its headers held its connection for ever (issue 18: 50 of them, 20 s and more).
-    # WebSockets stay open past it by answering the pings (each pong is a read).
+    # Every read has a deadline: without one, a client that sent half its headers held its
+    # connection for ever (issue 18: 50 of them, 20 s and more). WebSockets stay open past it by
+    # answering the pings (each pong is a read).
     config.read_timeout = settings.read_timeout_s
-    config.keep_alive_timeout = min(75, settings.read_timeout_s)
+    # A deadline for the whole request head, too: read_timeout alone never cuts a client that
+    # trickles one header byte a second. Hypercorn's keep-alive timer is that deadline already:
+    # it runs from the connection's start (or its previous answer) until h11 or h2 has parsed a
+    # complete request head, and closes the connection when it fires. Measured: set to 5 s, a
+    # 1 byte/s trickler was closed 5.05 s after connecting; set to 4 s, 50 of them were all closed
+    # at 4.0 s. It was min(75, read_timeout_s), 30 s by default, before it got a setting of its
+    # own. An ordinary request costs the same at 10 s as at 30 (bench/header_deadline.py: latency
+    # ratio 1.01, hub CPU 1.00). The timer also closes idle kept-alive connections, which must
+    # outlive the agent's flush interval (batch_max_age, 2 s): 10 s does, and httpx lets an idle
+    # connection go at 5 s, before the hub does.
+    config.keep_alive_timeout = settings.header_timeout_s
+    config.ssl_handshake_timeout = settings.header_timeout_s  # asyncio's default is 60 s
     config.websocket_ping_interval = settings.ws_ping_s
     config.graceful_timeout = 10
     if settings.certfile or settings.keyfile:
