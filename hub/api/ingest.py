@@ -54,6 +54,8 @@ async def authenticate() -> None:
             f"send the batch as application/json, not {request.mimetype or 'no content type'}",
             code="unsupported_media_type",
         )
+    if request.method == "POST":  # back-pressure before the body is decoded
+        hub_state().writer.check_room()
 
 
 @blueprint.post("/ingest")

@@ -2,8 +2,12 @@
 
 Every ingest request puts its batch on a bounded queue and awaits a future. The writer takes
 everything pending, commits it in one transaction, then resolves each future. One fsync is shared
-by all batches of a group, which is where the throughput comes from; a full queue is answered with
-503 instead of growing memory without bound.
+by all batches of a group, which is where the throughput comes from.
+
+Back-pressure: a batch is refused (503 with Retry-After) when the queue holds ``max_pending``
+batches or when the oldest batch not yet committed has waited ``max_wait_s``, so an overloaded hub
+tells its agents at once instead of holding their requests for seconds; ingest asks
+``check_room()`` before it reads the body.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +66,8 @@ class PendingBatch:
     done: asyncio.Future[bool] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
+    #: When it was queued (time.monotonic()): its wait is what back-pressure bounds.
+    queued: float = 0.0
 
 
 @dataclass(slots=True)
@@ -74,21 +81,35 @@ class WriterStats:
 
 Scorer = Callable[[list[PendingBatch]], Awaitable[None]]
 
+#: The longest a batch should wait for its commit before the writer refuses new ones. A group
+#: commit of a per-second fleet takes 5-60 ms and a closed loop of 5,000-sample batches ~0.3 s
+#: (bench/hub_requests.py, bench/ingest_throughput.py), so only a writer that falls behind (or a
+#: database that stalls) reaches it; the 256-batch bound alone let requests wait 5 s and more.
+MAX_WAIT_S = 0.5
+
 
 class Writer:
-    def __init__(self, max_pending: int, score: Scorer | None = None) -> None:
+    def __init__(
+        self, max_pending: int, score: Scorer | None = None, max_wait_s: float = MAX_WAIT_S
+    ) -> None:
         """``score`` runs on the new (not duplicate) batches of each group just before they are
         inserted: anomaly detection, once per group rather than once per request, so its numpy
         steps run over every series of the group at once; it fills ``anomalies`` and ``scored``.
         It is awaited, so that it can hand the event loop back between pieces of a big group."""
         self._score = score
-        self._queue: asyncio.Queue[PendingBatch] = asyncio.Queue(maxsize=max_pending)
+        self.max_pending, self.max_wait_s = max_pending, max_wait_s
+        self._pending: deque[PendingBatch] = deque()
+        self._wake = asyncio.Event()  # set when a batch is queued
+        self._idle = asyncio.Event()  # set when nothing is queued or being committed
+        self._idle.set()
+        #: When the oldest batch of the group being committed was queued; 0.0 between groups.
+        self._committing_since = 0.0
         self._task: asyncio.Task[None] | None = None
         self.stats = WriterStats()
 
     @property
     def depth(self) -> int:
-        return self._queue.qsize()
+        return len(self._pending)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="hostpulse-writer")
@@ -97,20 +118,32 @@ class Writer:
         """Commit what is queued, then stop."""
         if self._task is None:
             return
-        await self._queue.join()
+        await self._idle.wait()
         await cancel(self._task)
         self._task = None
 
-    async def submit(self, batch: PendingBatch) -> bool:
-        """Queue ``batch`` and wait for its commit; True if it was a duplicate of a committed batch."""
-        try:
-            self._queue.put_nowait(batch)
-        except asyncio.QueueFull:
+    def check_room(self) -> None:
+        """Raise WriteRefused (``queue_full``) when a batch queued now would wait past the bounds."""
+        if len(self._pending) >= self.max_pending:
             raise WriteRefused(
-                "the write queue is full; retry later",
+                "the write queue is full; retry later", code="queue_full", retry_after_s=1
+            )
+        # The group being committed is older than anything queued behind it.
+        oldest = self._committing_since or (self._pending[0].queued if self._pending else 0.0)
+        if oldest and time.monotonic() - oldest > self.max_wait_s:
+            raise WriteRefused(
+                f"the writer is {time.monotonic() - oldest:.1f} s behind; retry later",
                 code="queue_full",
                 retry_after_s=1,
-            ) from None
+            )
+
+    async def submit(self, batch: PendingBatch) -> bool:
+        """Queue ``batch`` and wait for its commit; True if it was a duplicate of a committed batch."""
+        self.check_room()
+        batch.queued = time.monotonic()
+        self._pending.append(batch)
+        self._idle.clear()
+        self._wake.set()
         # Shielded: a client that disconnects cancels its request, and a bare await would cancel
         # the future the writer is about to resolve. Its set_result then raised InvalidStateError
         # after the commit, and the except below answered the *next* batches of the group 503
@@ -120,12 +153,19 @@ class Writer:
 
     async def _run(self) -> None:
         while True:
-            group = [await self._queue.get()]
-            while not self._queue.empty():
-                group.append(self._queue.get_nowait())
+            if not self._pending:
+                self._idle.set()
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            group = list(self._pending)
+            self._pending.clear()
+            self._committing_since = group[0].queued
             try:
                 await self._commit(group)
             except asyncio.CancelledError:
+                group.extend(self._pending)  # queued meanwhile: refused too, none left waiting
+                self._pending.clear()
                 for batch in group:
                     if not batch.done.done():
                         batch.done.set_exception(
@@ -150,8 +190,7 @@ class Writer:
                             )
                         )
             finally:
-                for _ in group:
-                    self._queue.task_done()
+                self._committing_since = 0.0
 
     async def _commit(self, group: list[PendingBatch]) -> None:
         started = time.perf_counter()
