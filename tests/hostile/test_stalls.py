@@ -198,6 +198,44 @@ def test_a_batch_id_reused_in_flight_changes_nothing(hub: LiveHub) -> None:
     agent.assert_stored_once()
 
 
+@scenario(
+    done="while 6 batches of 10 series x 1,000 points kept the writer busy, a client posted a "
+         "batch with a new series and hung up after 50 ms, its batch still queued; at once "
+         "another request reused its batch_id with another new series",
+    checked="the reuse waits for the queued batch's commit and answers duplicate true, accepted "
+            "0: the host has the first batch's series and its point, not the second's; every "
+            "big batch is 200",
+)
+def test_a_batch_id_stays_claimed_while_its_hung_up_batch_is_queued(hub: LiveHub) -> None:
+    host, batch_id, t = "hung-up", uuid.uuid4().hex, now_ms() - 60_000
+    token = hub.token(host)  # made now: `hostpulse token create` takes about a second
+    # Series known first: each big batch then queues as it arrives, behind the one being scored.
+    assert post(hub, "hung-busy", [block(f"busy.s{s}", 1, t) for s in range(10)]).status_code == 200
+
+    async def run() -> tuple[list[int], httpx.Response]:
+        big = [asyncio.create_task(asyncio.to_thread(post, hub, "hung-busy", [
+            block(f"busy.s{s}", 1000, now_ms() - 3_600_000 + 1000 * b) for s in range(10)]))
+            for b in range(6)]
+        deadline = time.monotonic() + 20
+        while hub.get("/healthz").json()["write_queue"] < 1:  # the writer is busy
+            assert time.monotonic() < deadline, "the big batches never queued up"
+            await asyncio.sleep(0.01)
+        with pytest.raises(httpx.TimeoutException):
+            async with httpx.AsyncClient(timeout=0.05) as client:
+                await client.post(f"{hub.url}/api/v1/ingest", json=make_batch(
+                    host, [block("q.first", 1, t)], batch_id),
+                    headers={"Authorization": f"Bearer {token}"})
+        reused = await asyncio.to_thread(post, hub, host, [block("q.second", 1, t)], batch_id)
+        return [(await task).status_code for task in big], reused
+
+    big, reused = asyncio.run(run())
+    assert big == [200] * 6
+    assert reused.status_code == 200 and reused.json()["duplicate"] is True, reused.text
+    (first,) = series_of(hub, host)
+    assert first["metric"] == "q.first"
+    assert [p[:2] for p in points_of(hub, first["id"], t - 1, t + 1)] == [[t, 0.0]]
+
+
 @pytest.mark.postgres
 @scenario(
     done="on PostgreSQL, posted 30 batches of one batch_id at the same time, each giving another "
