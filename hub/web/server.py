@@ -31,8 +31,11 @@ def hypercorn_config(settings: Settings) -> Config:
     # own. An ordinary request costs the same at 10 s as at 30 (bench/header_deadline.py: latency
     # ratio 1.01, hub CPU 1.00). The timer also closes idle kept-alive connections, which must
     # outlive the agent's flush interval (batch_max_age, 2 s): 10 s does, and httpx lets an idle
-    # connection go at 5 s, before the hub does.
-    config.keep_alive_timeout = settings.header_timeout_s
+    # connection go at 5 s, before the hub does. No more than read_timeout_s either: a read that
+    # times out ends the connection's read loop, but Hypercorn closes the socket only once this
+    # timer's task ends too (at read_timeout_s 3 and this timer at 10 s, half-open connections
+    # were still open 8 s later: tests/hostile/test_stalls.py).
+    config.keep_alive_timeout = min(settings.header_timeout_s, settings.read_timeout_s)
     config.ssl_handshake_timeout = settings.header_timeout_s  # asyncio's default is 60 s
     config.websocket_ping_interval = settings.ws_ping_s
     config.graceful_timeout = 10
