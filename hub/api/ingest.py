@@ -8,7 +8,7 @@ from typing import cast
 import numpy as np
 from pydantic import ValidationError
 from quart import Blueprint, current_app, g, request
-from quart_schema import RequestSchemaValidationError, document_request, validate_response
+from quart_schema import RequestSchemaValidationError, document_request, document_response
 
 from hostpulse.hub.anomaly.scoring import anomaly_frames, points_frame
 from hostpulse.hub.api.claims import batch_claims
@@ -60,9 +60,9 @@ async def authenticate() -> None:
 
 @blueprint.post("/ingest")
 @document_request(IngestBatch)
-@validate_response(IngestResult, 200)
+@document_response(IngestResult, 200)  # documented, not validated: 0.05 ms a request (py-spy)
 @errors(400, 401, 403, 413, 415, 429, 503)
-async def ingest() -> IngestResult:
+async def ingest() -> dict[str, object]:
     """Store a batch of samples. Answered only after the batch is committed."""
     # msgspec structs straight from the bytes (hub/api/wire.py's parse_batch); a body they refuse
     # goes through the quart-schema model, whose errors are the answer.
@@ -91,14 +91,15 @@ async def ingest() -> IngestResult:
     # The batch_id is this request's until its batch is committed or refused: a request reusing
     # it meanwhile waits here, then finds it stored and changes nothing (hub/api/claims.py).
     async with batch_claims().hold(host.id, data.batch_id) as claim:
-        if not state.registry.known(host.id, columns.items) and await state.writer.committed(
-            host.id, data.batch_id
-        ):  # a reused batch_id changes nothing: no series created, no unit changed
-            return IngestResult(batch_id=data.batch_id, accepted=0, duplicate=True)
-        try:
-            infos = await state.registry.resolve_many(host.id, host.name, columns.items)
-        except SeriesLimitReached as exc:
-            raise BadRequest(str(exc), code="series_limit_reached") from None
+        infos = state.registry.cached(host.id, columns.items)
+        if infos is None:
+            if await state.writer.committed(host.id, data.batch_id):
+                # a reused batch_id changes nothing: no series created, no unit changed
+                return {"batch_id": data.batch_id, "accepted": 0, "duplicate": True}
+            try:
+                infos = await state.registry.resolve_many(host.id, host.name, columns.items)
+            except SeriesLimitReached as exc:
+                raise BadRequest(str(exc), code="series_limit_reached") from None
         blocks = [
             SeriesBlock(info.id, ts_all[lo:hi], values_all[lo:hi], info.metric)
             for info, lo, hi in zip(infos, offsets[:-1], offsets[1:], strict=True)
@@ -121,9 +122,8 @@ async def ingest() -> IngestResult:
         state.bus.publish(points_frame(host.name, received, infos, batch))
         for frame in anomaly_frames(host.name, received, infos, batch):
             state.bus.publish(frame)
-    return IngestResult(
-        batch_id=data.batch_id, accepted=0 if duplicate else batch.samples, duplicate=duplicate
-    )
+    accepted = 0 if duplicate else batch.samples
+    return {"batch_id": data.batch_id, "accepted": accepted, "duplicate": duplicate}
 
 
 def _columns(data: Batch) -> tuple[np.ndarray, np.ndarray, list[int]]:

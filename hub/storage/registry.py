@@ -52,12 +52,18 @@ class SeriesRegistry:
         self.max_per_host = max_per_host
         self._counts: dict[int, int] = {}
 
-    def known(self, host_id: int, items: list[tuple[str, dict[str, str], str]]) -> bool:
-        """Whether ``items`` resolve from the cache alone: no series created, no unit changed."""
-        return all(
-            self._fresh((host_id, metric, labels_key(labels)), unit)
-            for metric, labels, unit in items
-        )
+    def cached(
+        self, host_id: int, items: list[tuple[str, dict[str, str], str]]
+    ) -> list[SeriesInfo] | None:
+        """The series of ``items`` if the cache has them all as given, else None: a known
+        batch's series without a coroutine, and without encoding its labels twice."""
+        cache, infos = self._cache, []
+        for metric, labels, unit in items:
+            info = cache.get((host_id, metric, labels_key(labels)))
+            if info is None or (unit and info.unit != unit):
+                return None
+            infos.append(info)
+        return infos
 
     async def resolve(
         self, host_id: int, host_name: str, metric: str, labels: dict[str, str], unit: str
