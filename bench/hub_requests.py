@@ -116,7 +116,7 @@ HUB_RULES: list[tuple[str, tuple[str, ...]]] = [
     ("auth: token cache, rate limit", ("TokenCache.", "known_token", "TokenBucket.", "authenticate (")),
     ("clock reading", ("api/clocks.py",)),
     ("body: gzip inflate (middleware)", ("hub/web/gzip_body.py",)),
-    ("validation: pydantic", ("model_validate_json", "api/wire.py")),
+    ("validation: msgspec + checks", ("model_validate_json", "api/wire.py", "msgspec")),
     ("series resolution", ("storage/registry.py",)),
     ("detector-state prepare", ("DetectorStateStore.",)),
     ("scoring (anomaly)", ("hub/anomaly/",)),
@@ -193,6 +193,8 @@ def measure(
         "server_cpu_ms_per_request": round(1000 * used / max(acked, 1), 3),
         "server_cpu_percent_of_one_core": round(100 * used / load["elapsed_s"], 1),
         "latency_ms": load["latency_ms"],
+        "refusals_503": load["errors"].get("503", 0),
+        "refusal_latency_ms": load["refusal_latency_ms"],
         "unacked": load["batches"]["unacked"],
         "errors": load["errors"],
     }

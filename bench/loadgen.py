@@ -66,6 +66,7 @@ class LoadConfig:
 @dataclass(slots=True)
 class Recorder:
     latencies: list[float] = field(default_factory=list)  #: seconds, per acknowledged request
+    refusals: list[float] = field(default_factory=list)  #: seconds, per 408/429/503 answer
     first_attempts: int = 0
     attempts: int = 0
     acked: int = 0
@@ -152,6 +153,7 @@ async def post_until_acked(
             return orjson.loads(answer)  # type: ignore[no-any-return]
         rec.error(str(response.status))
         if response.status in {408, 429, 503}:
+            rec.refusals.append(elapsed)  # how soon an overloaded hub says so (issue 17)
             await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
             continue
         sys.stderr.write(f"loadgen: batch refused {response.status}: {answer[:300]!r}\n")
@@ -254,15 +256,19 @@ async def run_load(cfg: LoadConfig, tokens: dict[str, str]) -> dict[str, Any]:
     return summarize(cfg, rec, started)
 
 
+def percentiles_ms(seconds: list[float]) -> dict[str, float]:
+    lat = np.asarray(seconds) * 1000
+    if not lat.size:
+        return {}
+    return {f"p{q}": round(float(np.percentile(lat, q)), 2) for q in (50, 95, 99)} | {
+        "max": round(float(lat.max()), 2),
+        "n": int(lat.size),
+    }
+
+
 def summarize(cfg: LoadConfig, rec: Recorder, started: float) -> dict[str, Any]:
     elapsed = max((rec.last_ack or time.monotonic()) - started, 1e-9)
-    lat = np.asarray(rec.latencies) * 1000
-    pct = (
-        {f"p{q}": round(float(np.percentile(lat, q)), 2) for q in (50, 95, 99)}
-        | {"max": round(float(lat.max()), 2), "n": int(lat.size)}
-        if lat.size
-        else {}
-    )
+    pct = percentiles_ms(rec.latencies)
     return {
         "config": {k: v for k, v in asdict(cfg).items() if k != "seed"},
         "elapsed_s": round(elapsed, 3),
@@ -277,6 +283,7 @@ def summarize(cfg: LoadConfig, rec: Recorder, started: float) -> dict[str, Any]:
         "samples_per_s": round(rec.samples_acked / elapsed),
         "gzip_bytes_per_sample": round(rec.bytes_sent / max(rec.samples_acked, 1), 3),
         "latency_ms": pct,
+        "refusal_latency_ms": percentiles_ms(rec.refusals),
         "errors": rec.errors,
         "acked_batches_by_hub": {
             u.removesuffix("/api/v1/ingest"): n for u, n in rec.acked_by_hub.items()
