@@ -16,7 +16,21 @@ async function getJSON(path, params = {}, { signal } = {}) {
   for (const [key, value] of Object.entries(params)) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, value);
   }
-  const response = await fetch(url, { signal, headers: { Accept: "application/json" } });
+  return answer(await fetch(url, { signal, headers: { Accept: "application/json" } }));
+}
+
+/** POST a JSON body, or DELETE (body null). Same-origin fetch sends the Origin header the hub's
+ * cross-site check wants, and the viewer cookie. */
+async function sendJSON(method, path, body = null) {
+  const init = { method, headers: { Accept: "application/json" } };
+  if (body !== null) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  return answer(await fetch(new URL(BASE + path, document.baseURI), init));
+}
+
+async function answer(response) {
   if (!response.ok) {
     let code = "http_error";
     let message = `${response.status} ${response.statusText}`;
@@ -77,4 +91,45 @@ export async function hubHas(path) {
   }
   const spec = await openapi;
   return Boolean(spec.paths && spec.paths[path]);
+}
+
+/** The hub's alert rules: [{name, kind, metric, labels, host, host_labels, warning, critical, …}]. */
+export async function listRules(options) {
+  return (await getJSON("alerts/rules", {}, options)).rules ?? [];
+}
+
+/** Pending and firing alerts, firing first, with silenced_by and acked_by. */
+export async function listAlerts(options) {
+  return (await getJSON("alerts", {}, options)).alerts ?? [];
+}
+
+/** Alert transitions, newest first (host optional). */
+export async function alertHistory({ host, limit } = {}, options) {
+  return (await getJSON("alerts/history", { host, limit }, options)).history ?? [];
+}
+
+export async function listSilences(options) {
+  return (await getJSON("alerts/silences", {}, options)).silences ?? [];
+}
+
+/** {rule, host, labels, duration_s, comment} → the silence. */
+export function createSilence(silence) {
+  return sendJSON("POST", "alerts/silences", silence);
+}
+
+export function endSilence(id) {
+  return sendJSON("DELETE", `alerts/silences/${encodeURIComponent(id)}`);
+}
+
+export async function listAcks(options) {
+  return (await getJSON("alerts/acks", {}, options)).acks ?? [];
+}
+
+/** {rule, host, series_id, comment, duration_s?} → the ack. */
+export function createAck(ack) {
+  return sendJSON("POST", "alerts/acks", ack);
+}
+
+export function endAck(id) {
+  return sendJSON("DELETE", `alerts/acks/${encodeURIComponent(id)}`);
 }

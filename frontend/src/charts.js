@@ -53,6 +53,19 @@ function thresholdAnnotations(thresholds, c) {
   return out;
 }
 
+/** Alert spans ({from, to: null while firing, severity}) as shaded boxes the chart's full height. */
+function spanAnnotations(spans, c, now) {
+  const out = {};
+  spans.forEach((span, i) => {
+    out[`alert${i}`] = {
+      type: "box", xScaleID: "x", yScaleID: "y0", xMin: span.from, xMax: span.to ?? now,
+      backgroundColor: withAlpha(span.severity === "critical" ? c.critical : c.warning, 0.14),
+      borderWidth: 0, drawTime: "beforeDatasetsDraw",
+    };
+  });
+  return out;
+}
+
 export class TimeChart {
   /**
    * options: {key, units: [unit, ...] (one y axis each), mini, thresholds: {warning, critical},
@@ -75,6 +88,7 @@ export class TimeChart {
     this.pointsReceived = 0;
     this.renders = 0;
     this.structure = "";
+    this.spans = [];
     this.chart = new Chart(this.canvas, this.config());
     this.untheme = onThemeChange(() => this.applyTheme());
     if (this.key) registry.set(this.key, this);
@@ -145,7 +159,7 @@ export class TimeChart {
               },
             },
           },
-          annotation: { annotations: thresholdAnnotations(this.options.thresholds, c) },
+          annotation: { annotations: this.annotations(c) },
           zoom: this.options.onUserZoom ? this.zoomOptions() : { zoom: {}, pan: {} },
           crosshair: { group: this.options.crosshairGroup ?? null },
         },
@@ -180,6 +194,17 @@ export class TimeChart {
       },
       pan: { enabled: true, mode: "x", onPanStart: onUser, onPan: onStep, onPanComplete: onDone },
     };
+  }
+
+  annotations(c = colors()) {
+    return { ...spanAnnotations(this.spans, c, Date.now()), ...thresholdAnnotations(this.options.thresholds, c) };
+  }
+
+  /** Shade alert spans [{from, to (null: still firing), severity}]; drawn at the next render. */
+  setSpans(spans) {
+    if (JSON.stringify(spans) === JSON.stringify(this.spans)) return;
+    this.spans = spans;
+    this.chart.options.plugins.annotation.annotations = this.annotations();
   }
 
   /** entries: [{buffer, label, color, unit}]; a unit picks its y axis. */
@@ -266,6 +291,8 @@ export class TimeChart {
       this.max = Date.now();
       this.min = this.max - this.windowMs;
     }
+    // A span still firing reaches "now", which moves with every redraw.
+    if (this.spans.some((span) => span.to === null)) this.chart.options.plugins.annotation.annotations = this.annotations();
     const x = this.chart.options.scales.x;
     x.min = this.min;
     x.max = this.max;
@@ -290,7 +317,7 @@ export class TimeChart {
       if (scale.title) scale.title.color = c.text;
     }
     o.plugins.legend.labels.color = c.text;
-    o.plugins.annotation.annotations = thresholdAnnotations(this.options.thresholds, c);
+    o.plugins.annotation.annotations = this.annotations(c);
     this.structure = "";
     this.render();
   }

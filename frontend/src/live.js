@@ -3,7 +3,8 @@
 //
 // Events (CustomEvent, payload in `detail`):
 //   "points"      a points frame {type, host, series: [{id, metric, labels, unit, points}]}
-//   "host"        a host frame, "anomaly" an anomaly frame, "message" any other frame
+//   "host"        a host frame, "anomaly" an anomaly frame, "alerts" alert transitions,
+//                 "message" any other frame
 //   "subscribed"  the hub's acknowledgement of the current subscription
 //   "state"       {state: "connecting" | "open" | "closed", attempt}
 //   "reconnected" {from, to}: the window (epoch ms) during which frames may have been lost
@@ -14,7 +15,7 @@ const MIN_DELAY_MS = 500;
 const MAX_DELAY_MS = 30_000;
 // A tab hidden this long drops its socket; coming back reconnects and fills the gap from history.
 const HIDDEN_SUSPEND_MS = 60_000;
-const KNOWN_FRAMES = new Set(["points", "host", "anomaly", "subscribed"]);
+const KNOWN_FRAMES = new Set(["points", "host", "anomaly", "alerts", "subscribed"]);
 
 function streamURL(path) {
   const url = new URL(path, document.baseURI);

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { distinctLabels, planCharts } from "../src/panels/layout.js";
+import { setRules } from "../src/thresholds.js";
+
+// The hub's rules as GET /api/v1/alerts/rules gives them: the charts' lines come from there.
+const rule = (name, metric, warning, critical) => ({ name, kind: "threshold", metric, labels: {}, host: "*", host_labels: {}, warning, critical });
+setRules([rule("cpu_high", "cpu.percent", 80, 90), rule("memory_high", "mem.percent", 90, 95)]);
 
 let id = 0;
 const s = (metric, unit, labels = {}) => ({ id: ++id, host: "h", metric, unit, labels });
@@ -27,6 +32,7 @@ test("unlabelled metrics of one unit share a chart", () => {
   const [mem] = planCharts([s("mem.used", "B"), s("mem.available", "B"), s("mem.percent", "%"), s("swap.percent", "%")]);
   assert.deepEqual(mem.charts.map((c) => c.units), [["%"], ["B"]]);
   assert.deepEqual(mem.charts[1].metrics, ["mem.available", "mem.used"]);
+  assert.deepEqual(mem.charts[0].thresholds, { warning: 90, critical: 95 }); // swap.percent has none
 });
 
 test("sensors share one chart with an axis per unit", () => {

@@ -66,6 +66,7 @@ class RuleOut(_Answer):
     metric: str
     labels: dict[str, str]
     host: str
+    host_labels: dict[str, str]
     over: str
     window_s: float
     warning: float | None
@@ -85,6 +86,7 @@ class TransitionOut(_Answer):
     host: str
     metric: str
     labels: dict[str, str]
+    series_id: int | None = Field(description="the series; null for an alert of a whole host")
     previous: str
     state: str
     severity: str
@@ -183,7 +185,7 @@ class HistoryQuery:
 def _rule_json(r: Rule) -> dict[str, Any]:
     return {
         "name": r.name, "kind": r.kind, "metric": r.metric, "labels": dict(r.labels),
-        "host": r.host, "over": r.over, "window_s": r.window_ms / 1000, "warning": r.warning,
+        "host": r.host, "host_labels": dict(r.host_labels), "over": r.over, "window_s": r.window_ms / 1000, "warning": r.warning,
         "critical": r.critical, "clear": r.clear, "for_s": r.for_ms / 1000,
         "notify": list(r.notify),
     }  # fmt: skip
@@ -278,9 +280,12 @@ async def history(query_args: HistoryQuery) -> dict[str, object]:
         rows = rows.filter(host=query_args.host)
     if query_args.rule:
         rows = rows.filter(rule=query_args.rule)
-    fields = ("rule", "kind", "host", "metric", "labels", "previous", "state", "severity",
-              "value", "at", "starts_at", "ends_at")  # fmt: skip
+    fields = ("rule", "kind", "host", "metric", "labels", "series_key", "previous", "state",
+              "severity", "value", "at", "starts_at", "ends_at")  # fmt: skip
     found = await rows.order_by("-id").limit(query_args.limit).values(*fields)
+    for t in found:
+        key = t.pop("series_key")
+        t["series_id"] = None if key == store.HOST_LEVEL else key
     return {"history": list(found)}
 
 

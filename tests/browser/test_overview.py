@@ -40,7 +40,7 @@ def feed_until(dashboard: Dashboard, condition: str, post: object) -> None:
 
 
 def test_meters_are_coloured_by_thresholds(dashboard: Dashboard, feeder: Feeder) -> None:
-    feeder.post("busy", usage(95.0, 85.0, 50.0))
+    feeder.post("busy", usage(95.0, 92.0, 50.0))
     dashboard.open()
     card = dashboard.page.locator('article.host-card[data-host="busy"]')
     card.wait_for()
@@ -48,7 +48,7 @@ def test_meters_are_coloured_by_thresholds(dashboard: Dashboard, feeder: Feeder)
         dashboard,
         """() => { const v = document.querySelector('article[data-host="busy"] .net-value');
                    return v && v.textContent.includes('MiB/s') }""",
-        lambda: feeder.post("busy", usage(95.0, 85.0, 50.0)),
+        lambda: feeder.post("busy", usage(95.0, 92.0, 50.0)),
     )
     levels = card.locator(".meter[data-level]").evaluate_all(
         "els => els.map(e => [e.querySelector('.meter-title').textContent, e.dataset.level,"
@@ -56,7 +56,7 @@ def test_meters_are_coloured_by_thresholds(dashboard: Dashboard, feeder: Feeder)
     )
     assert levels == [
         ["CPU", "critical", "95.0 %"],
-        ["Mem", "warning", "85.0 %"],
+        ["Mem", "warning", "92.0 %"],
         ["Disk", "ok", "50.0 %"],
     ]
     assert card.locator(".net-value").inner_text() == "4 MiB/s"

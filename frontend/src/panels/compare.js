@@ -83,7 +83,9 @@ export function mountCompare(view, { live, params, navigate }) {
     if (!picked.length) return;
     const unit = picked[0].unit || "";
     const metric = picked[0].metric;
-    const thresholds = thresholdsFor(metric, unit);
+    // The hub's levels, when every compared series has the same ones (a rule may pick hosts).
+    const levels = new Set(picked.map((s) => JSON.stringify(thresholdsFor(s))));
+    const thresholds = levels.size === 1 ? JSON.parse([...levels][0]) : null;
     chart = new TimeChart(box, { key: `compare:${metric}`, units: [unit], thresholds, windowMs: range.ms,
       onUserZoom: () => { if (!paused) pause(); }, onWindow: (min, max) => { chart.setWindow(min, max); markDirty(chart); } });
     chart.live = range.live && !paused;

@@ -1,7 +1,9 @@
 // A host's page: every series it sends, charted by source (layout.js), live over a moving window
 // or read from history for a range, with pause/resume, zoom and pan, and a shared crosshair.
+// Alert episodes of a series are shaded on its charts (from the alert history, and up to now
+// while one fires).
 
-import { getPoints, listSeries } from "../api.js";
+import { alertHistory, getPoints, listSeries } from "../api.js";
 import { TimeChart } from "../charts.js";
 import { clockBadge, updateClockBadge } from "../clock.js";
 import { updateVersionBadge, versionBadge } from "../version.js";
@@ -27,7 +29,10 @@ async function pool(items, limit, fn) {
   await Promise.all(workers);
 }
 
-export function mountHost(view, { live, hosts, params, navigate }) {
+// Transitions read for the host's spans; older episodes are not shaded.
+const SPAN_HISTORY = 1000;
+
+export function mountHost(view, { live, hosts, alerts, params, navigate }) {
   const name = params.match[0];
   const host = hosts.upsert(name);
   let range = rangeFromParams(params);
@@ -41,6 +46,7 @@ export function mountHost(view, { live, hosts, params, navigate }) {
   let replanTimer = 0;
   let historyTimer = 0;
   let destroyed = false;
+  let resolvedSpans = []; // [{seriesId, from, to, severity}] of episodes over
 
   const state = h("span", { class: "state" });
   const seen = h("span", { class: "seen" });
@@ -91,7 +97,7 @@ export function mountHost(view, { live, hosts, params, navigate }) {
 
   function buildCharts(seriesList) {
     const known = new Set(buffers.keys());
-    const plan = planCharts(seriesList);
+    const plan = planCharts(seriesList, host.labels);
     for (const group of plan) {
       let section = sections.querySelector(`section[data-group="${CSS.escape(group.id)}"]`);
       if (!section) {
@@ -106,6 +112,7 @@ export function mountHost(view, { live, hosts, params, navigate }) {
         if (existing) {
           // A new label set of a charted metric (a disk mounted, an interface up) joins its chart.
           existing.setSeries(entriesFor(spec, existing));
+          existing.seriesIds = spec.entries.map((e) => e.series.id);
           markDirty(existing);
           continue;
         }
@@ -128,6 +135,7 @@ export function mountHost(view, { live, hosts, params, navigate }) {
         chart.setWindow(range.from, range.to);
         chart.setSeries(entriesFor(spec, chart));
         chartById.set(spec.id, chart);
+        chart.seriesIds = spec.entries.map((e) => e.series.id);
         track(chart);
         charts.push(chart);
         markDirty(chart);
@@ -135,6 +143,7 @@ export function mountHost(view, { live, hosts, params, navigate }) {
     }
     empty.hidden = charts.length > 0;
     if (!charts.length) setText(empty, "This host has sent no series yet.");
+    drawSpans();
     if (focusMetric) {
       const box = sections.querySelector(`.chart-box[data-metrics~="${CSS.escape(focusMetric)}"]`);
       if (box) {
@@ -166,6 +175,35 @@ export function mountHost(view, { live, hosts, params, navigate }) {
     const added = [...buffers.keys()].filter((id) => !before.has(id));
     const now = Date.now();
     await loadHistory(range.live ? now - range.ms : range.from, range.live ? now : range.to, { ids: added });
+  }
+
+  function drawSpans() {
+    const firing = alerts.firingOn(name).filter((a) => a.series_id !== null && a.starts_at)
+      .map((a) => ({ seriesId: a.series_id, from: a.starts_at, to: null, severity: a.severity }));
+    const all = [...resolvedSpans, ...firing];
+    for (const chart of charts) {
+      const ids = new Set(chart.seriesIds);
+      chart.setSpans(all.filter((s) => ids.has(s.seriesId)).map(({ from, to, severity }) => ({ from, to, severity })));
+      markDirty(chart);
+    }
+  }
+
+  function spansOf(transitions) {
+    return transitions.filter((t) => t.host === name && t.state === "resolved" && t.series_id !== null && t.starts_at)
+      .map((t) => ({ seriesId: t.series_id, from: t.starts_at, to: t.ends_at ?? t.at, severity: t.severity }));
+  }
+
+  async function loadSpans() {
+    const found = spansOf(await alertHistory({ host: name, limit: SPAN_HISTORY }));
+    if (destroyed) return;
+    resolvedSpans = found;
+    drawSpans();
+  }
+
+  function onTransitions(event) {
+    const over = spansOf(event.detail);
+    if (over.length) resolvedSpans = [...resolvedSpans, ...over];
+    drawSpans();
   }
 
   function scheduleReplan() {
@@ -271,12 +309,15 @@ export function mountHost(view, { live, hosts, params, navigate }) {
 
   live.addEventListener("points", onPoints);
   live.addEventListener("reconnected", onReconnected);
+  alerts.addEventListener("change", drawSpans);
+  alerts.addEventListener("transitions", onTransitions);
   document.addEventListener("keydown", onKey);
   live.subscribe({ hosts: [name], metrics: ["*"] });
   refreshHead();
   const ticker = setInterval(refreshHead, 1000);
   hosts.refresh().then(refreshHead).catch(showError);
   loadSeries().catch(showError);
+  loadSpans().catch(showError);
 
   return {
     title: name,
@@ -293,6 +334,8 @@ export function mountHost(view, { live, hosts, params, navigate }) {
       clearTimeout(historyTimer);
       live.removeEventListener("points", onPoints);
       live.removeEventListener("reconnected", onReconnected);
+      alerts.removeEventListener("change", drawSpans);
+      alerts.removeEventListener("transitions", onTransitions);
       document.removeEventListener("keydown", onKey);
       for (const chart of charts) {
         untrack(chart);

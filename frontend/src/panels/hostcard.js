@@ -1,5 +1,6 @@
 // One host on the overview: state, last seen, labels, a live CPU chart, memory and disk meters
-// coloured by their thresholds, network throughput with a sparkline, and recent anomalies.
+// coloured by the hub's threshold rules, network throughput with a sparkline, recent anomalies,
+// and the host's firing alerts.
 
 import { TimeChart } from "../charts.js";
 import { clockBadge, updateClockBadge } from "../clock.js";
@@ -25,9 +26,11 @@ function meter(title) {
 }
 
 export class HostCard {
-  constructor(host, hosts) {
+  constructor(host, hosts, alerts) {
     this.host = host;
     this.hosts = hosts;
+    this.alerts = alerts;
+    this.alertsShown = "";
     this.buffer = null;
     this.cpuNow = null;
     this.mem = null;
@@ -43,6 +46,7 @@ export class HostCard {
     this.clockEl = clockBadge();
     this.versionEl = versionBadge();
     this.labelsEl = h("div", { class: "labels" });
+    this.alertsEl = h("ul", { class: "card-alerts", hidden: true });
     this.anomalyEl = h("a", { class: "anomaly-count", href: hostHref(host.name, { range: "1h" }), hidden: true });
     const chartBox = h("div", { class: "chart-box mini", dataset: { host: host.name, metric: CPU } });
     this.cpuMeter = meter("CPU");
@@ -54,6 +58,7 @@ export class HostCard {
       h("header", {}, h("a", { class: "host-name", href: hostHref(host.name) }, host.name),
         this.stateEl, this.clockEl, this.versionEl, this.anomalyEl, this.seenEl),
       this.labelsEl,
+      this.alertsEl,
       chartBox,
       h("div", { class: "meters" }, this.cpuMeter.el, this.memMeter.el, this.diskMeter.el,
         h("div", { class: "meter net" }, h("span", { class: "meter-title" }, "Net"), this.netCanvas, this.netValue)));
@@ -62,7 +67,7 @@ export class HostCard {
       units: ["%"],
       mini: true,
       fill: true,
-      thresholds: thresholdsFor(CPU, "%"),
+      thresholds: thresholdsFor({ host: host.name, metric: CPU, labels: { cpu: "total" } }, host.labels),
       windowMs: WINDOW_MS,
     });
     track(this.chart);
@@ -149,8 +154,8 @@ export class HostCard {
     return filter.toLowerCase().split(/\s+/).every((word) => text.includes(word));
   }
 
-  setMeter(m, value, metric) {
-    const lvl = level(value, thresholdsFor(metric, "%"));
+  setMeter(m, value, metric, labels = {}) {
+    const lvl = level(value, thresholdsFor({ host: this.host.name, metric, labels }, this.host.labels));
     if (m.el.dataset.level !== lvl) m.el.dataset.level = lvl;
     const width = `${value === null ? 0 : Math.round(Math.max(0, Math.min(100, value)))}%`;
     if (m.fill.style.width !== width) m.fill.style.width = width;
@@ -172,9 +177,10 @@ export class HostCard {
     if (this.anomalyEl.hidden !== (this.anomalies.size === 0)) this.anomalyEl.hidden = this.anomalies.size === 0;
     if (this.el.dataset.anomalies !== String(this.anomalies.size)) this.el.dataset.anomalies = String(this.anomalies.size);
     setText(this.anomalyEl, `${this.anomalies.size} anomal${this.anomalies.size === 1 ? "y" : "ies"}`);
-    this.setMeter(this.cpuMeter, this.cpuNow, CPU);
+    this.setMeter(this.cpuMeter, this.cpuNow, CPU, { cpu: "total" });
     this.setMeter(this.memMeter, this.mem, "mem.percent");
     this.setMeter(this.diskMeter, this.disk, "disk.percent");
+    this.refreshAlerts();
     const net = this.net;
     setText(this.netValue, net === null ? "–" : formatValue(net, "B/s"));
     if (net !== null) {
@@ -184,6 +190,22 @@ export class HostCard {
     if (isVisible(this.chart)) drawSparkline(this.netCanvas, this.netHistory, colors().text);
     // Keep idle charts scrolling so a silent host visibly flatlines.
     if (this.chart.renders && now - this.chart.lastRender > 1000) markDirty(this.chart);
+  }
+
+  /** The host's firing alerts, critical first, each linking to its chart. */
+  refreshAlerts() {
+    const firing = this.alerts ? this.alerts.firingOn(this.host.name) : [];
+    firing.sort((a, b) => Number(a.severity !== "critical") - Number(b.severity !== "critical"));
+    const shown = JSON.stringify(firing.map((a) => [a.rule, a.metric, a.labels, a.severity, a.value]));
+    if (shown === this.alertsShown) return;
+    this.alertsShown = shown;
+    this.alertsEl.hidden = firing.length === 0;
+    this.el.dataset.alerts = String(firing.length);
+    this.alertsEl.replaceChildren(...firing.map((a) => h("li", { dataset: { rule: a.rule, severity: a.severity } },
+      h("span", { class: "severity", dataset: { severity: a.severity } }, a.severity), " ",
+      h("a", { href: hostHref(this.host.name, a.kind === "host_down" ? {} : { metric: a.metric }) },
+        a.kind === "host_down" ? a.rule : `${a.rule} · ${a.metric} ${formatLabels(a.labels)}`.trim()),
+      typeof a.value === "number" ? ` ${formatValue(a.value, "")}` : "")));
   }
 
   destroy() {

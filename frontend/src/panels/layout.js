@@ -47,12 +47,14 @@ export function distinctLabels(seriesList) {
   };
 }
 
-function chartFor(id, title, series, labelOf) {
+function chartFor(id, title, series, labelOf, hostLabels) {
   const units = [...new Set(series.map((s) => s.unit || ""))].slice(0, MAX_AXES);
   const kept = series.filter((s) => units.includes(s.unit || "")).sort(byLabels);
   const metrics = [...new Set(kept.map((s) => s.metric))];
-  // Thresholds apply when every metric on the chart has the same ones (mem.percent, swap.percent).
-  const levels = units.length === 1 ? metrics.map((m) => JSON.stringify(thresholdsFor(m, units[0]))) : [];
+  // Thresholds (the hub's rules) apply when every series on the chart that has some has the
+  // same ones: mem.percent's lines on the chart it shares with swap.percent, which has none.
+  const levels = units.length === 1
+    ? kept.map((s) => thresholdsFor(s, hostLabels)).filter(Boolean).map((t) => JSON.stringify(t)) : [];
   const thresholds = levels.length && new Set(levels).size === 1 ? JSON.parse(levels[0]) : null;
   return {
     id,
@@ -66,8 +68,9 @@ function chartFor(id, title, series, labelOf) {
   };
 }
 
-/** Plan a host page from its series list: [{id, title, charts: [{id, title, units, entries}]}]. */
-export function planCharts(seriesList) {
+/** Plan a host page from its series list: [{id, title, charts: [{id, title, units, entries}]}];
+ * `hostLabels` pick the alert rules that select by host labels. */
+export function planCharts(seriesList, hostLabels = {}) {
   const groups = new Map();
   for (const s of seriesList) {
     const g = groupOf(s.metric);
@@ -84,7 +87,7 @@ export function planCharts(seriesList) {
     const charts = [];
     if (group.multiAxis) {
       const label = (s) => [s.metric, formatLabels(s.labels)].filter(Boolean).join(" ");
-      charts.push(chartFor(`${group.id}/all`, group.title, group.series, label));
+      charts.push(chartFor(`${group.id}/all`, group.title, group.series, label, hostLabels));
       return { id: group.id, title: group.title, charts };
     }
     const byMetric = new Map();
@@ -100,12 +103,12 @@ export function planCharts(seriesList) {
         if (!loose.has(unit)) loose.set(unit, []);
         loose.get(unit).push(list[0]);
       } else {
-        charts.push(chartFor(metric, metric, list, distinctLabels(list)));
+        charts.push(chartFor(metric, metric, list, distinctLabels(list), hostLabels));
       }
     }
     for (const [unit, list] of loose) {
-      if (list.length === 1) charts.push(chartFor(list[0].metric, list[0].metric, list, (s) => s.metric));
-      else charts.push(chartFor(`${group.id}/${unit || "count"}`, `${group.title}${unit ? ` (${unit})` : ""}`, list, (s) => s.metric));
+      if (list.length === 1) charts.push(chartFor(list[0].metric, list[0].metric, list, (s) => s.metric, hostLabels));
+      else charts.push(chartFor(`${group.id}/${unit || "count"}`, `${group.title}${unit ? ` (${unit})` : ""}`, list, (s) => s.metric, hostLabels));
     }
     // Charts with thresholds (usage) first: they are what people look at.
     charts.sort((a, b) => Number(Boolean(b.thresholds)) - Number(Boolean(a.thresholds)));

@@ -21,7 +21,7 @@ function isTotalCpu(series) {
   return cpu === undefined || cpu === "total";
 }
 
-export function mountOverview(view, { live, hosts, params }) {
+export function mountOverview(view, { live, hosts, alerts, params }) {
   const cards = new Map();
   let sortKey = SORTS.some(([k]) => k === params.sort) ? params.sort : "name";
   let descending = params.dir === "desc";
@@ -55,7 +55,7 @@ export function mountOverview(view, { live, hosts, params }) {
   function card(name) {
     let c = cards.get(name);
     if (!c) {
-      c = new HostCard(hosts.upsert(name), hosts);
+      c = new HostCard(hosts.upsert(name), hosts, alerts);
       cards.set(name, c);
       grid.append(c.el);
       empty.hidden = true;
