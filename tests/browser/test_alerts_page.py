@@ -33,6 +33,13 @@ critical = 95
 for = "0s"
 notify = ["ops"]
 
+[[alerts.rules]]
+name = "memory_high"
+kind = "threshold"
+metric = "mem.percent"
+warning = 90
+for = "1h"
+
 [[alerts.notifiers]]
 name = "ops"
 kind = "webhook"
@@ -103,6 +110,19 @@ def test_firing_alert_is_listed_counted_in_top_bar_and_title_and_resolves_live(
     resolved = page.locator('table.history tr[data-host="web1"][data-state="resolved"]')
     resolved.wait_for()
     assert "firing → resolved" in resolved.inner_text()
+    assert dashboard.errors == []
+
+
+def test_a_pending_alert_is_listed_but_not_counted(dashboard: Dashboard, feeder: Feeder) -> None:
+    dashboard.open("#/alerts")
+    page = dashboard.page
+    page.locator('table[data-state="pending"] tr.none').wait_for()
+    feeder.post("db1", [series("mem.percent", [now_ms() - 500], [93.0], "%")])  # for = 1h: pending
+    row = page.locator('table[data-state="pending"] tr[data-host="db1"][data-rule="memory_high"]')
+    row.wait_for()
+    assert row.get_attribute("data-severity") == "warning" and "93" in row.inner_text()
+    assert "Nothing is firing" in page.locator('table[data-state="firing"]').inner_text()
+    assert page.locator("#alert-count").is_hidden() and page.title() == "Alerts · HostPulse"
     assert dashboard.errors == []
 
 

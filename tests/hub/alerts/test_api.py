@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+import websockets
 
 from hostpulse.hub.api.alerts import (
     AckList,
@@ -17,8 +21,8 @@ from hostpulse.hub.api.alerts import (
     SilenceList,
 )
 from tests.hub.alerts.receiver import Receiver
-from tests.hub.alerts.test_served_hub import fire, stored, wait_for, write_config
-from tests.support.hub_process import now_ms, start_hub
+from tests.hub.alerts.test_served_hub import disk, fire, stored, wait_for, write_config
+from tests.support.hub_process import LiveHub, now_ms, start_hub
 
 
 def test_alerts_rules_history_delivery_and_silences(tmp_path: Path, receiver: Receiver) -> None:
@@ -151,3 +155,54 @@ def test_an_ack_stops_repeats_until_it_ends(tmp_path: Path, receiver: Receiver) 
         assert hub.get("/api/v1/alerts/acks").json() == {"acks": []}
     finally:
         hub.stop()
+
+
+async def alerts_frames(hub: LiveHub, receiver: Receiver) -> list[dict[str, Any]]:
+    """Subscribed to another host's metric only: alerts frames come all the same."""
+    async with websockets.connect(hub.ws_url) as ws:
+        await ws.send(json.dumps({"type": "subscribe", "hosts": ["web9"], "metrics": ["none"]}))
+        while json.loads(await asyncio.wait_for(ws.recv(), 15))["type"] != "subscribed":
+            pass
+        start = now_ms() - 20_000
+        # blocking posts off the loop, so the socket keeps reading meanwhile
+        await asyncio.to_thread(fire, hub, start)
+        await asyncio.to_thread(hub.post_batch, "web1", disk(40, start + 4_000))
+        frames: list[dict[str, Any]] = []
+        while not any(t["state"] == "resolved" for f in frames for t in f["transitions"]):
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 15))
+            if frame["type"] == "alerts":
+                frames.append(frame)
+        made = await asyncio.to_thread(
+            httpx.post, f"{hub.url}/api/v1/alerts/silences", json={"host": "web1", "duration_s": 60}
+        )
+        assert made.status_code == 201
+        while (frame := json.loads(await asyncio.wait_for(ws.recv(), 15)))["type"] != "alerts":
+            pass
+        return [*frames, frame]
+
+
+def test_transitions_and_silences_reach_every_websocket_as_alerts_frames(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    config = write_config(tmp_path / "hub.toml", receiver.port)
+    hub = start_hub(tmp_path / "hub", extra_args=("--config", str(config)))
+    try:
+        frames = asyncio.run(alerts_frames(hub, receiver))
+    finally:
+        hub.stop()
+    *moves, changed = frames
+    assert changed == {"type": "alerts", "transitions": [], "truncated": False,
+                       "changed": "silences"}  # fmt: skip
+    transitions = [t for f in moves for t in f["transitions"]]
+    assert all(f["truncated"] is False for f in moves)
+    assert [(t["previous"], t["state"]) for t in transitions] == [
+        ("inactive", "pending"), ("pending", "firing"), ("firing", "resolved"),
+    ]  # fmt: skip
+    firing = transitions[1]
+    assert set(firing) == {"rule", "kind", "host", "metric", "labels", "series_id", "previous",
+                           "state", "severity", "value", "at", "starts_at", "ends_at"}  # fmt: skip
+    assert (firing["rule"], firing["host"], firing["labels"], firing["severity"]) == (
+        "disk_full", "web1", {"mount": "/"}, "critical",
+    )  # fmt: skip
+    assert isinstance(firing["series_id"], int) and firing["ends_at"] is None
+    assert transitions[2]["ends_at"] is not None
