@@ -71,8 +71,10 @@ export class AlertBook extends EventTarget {
     this.alerts = [...byKey.values()].sort((a, b) => Number(a.state !== "firing") - Number(b.state !== "firing"));
     this.emit();
     this.dispatchEvent(new CustomEvent("transitions", { detail: frame.transitions || [] }));
-    clearTimeout(this.settleTimer);
-    this.settleTimer = setTimeout(() => this.refresh(), SETTLE_MS);
+    // Not pushed back by the next frame: a steady stream of transitions still reads the list.
+    if (!this.settleTimer) {
+      this.settleTimer = setTimeout(() => { this.settleTimer = 0; this.refresh(); }, SETTLE_MS);
+    }
   }
 
   firing() {

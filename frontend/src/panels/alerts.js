@@ -9,6 +9,8 @@ import { formatAgo, formatLabels, formatValue } from "../format.js";
 import { showError } from "../notice.js";
 
 const HISTORY_ROWS = 200;
+// Rows drawn per table: a fleet going down must not put thousands of rows in the page each frame.
+const MAX_ROWS = 500;
 const AROUND_MS = 15 * 60_000;
 const SILENCE_FOR = [["1 hour", 3600], ["4 hours", 4 * 3600], ["1 day", 86_400], ["7 days", 7 * 86_400]];
 const ACK_FOR = [["until resolved", 0], ["1 hour", 3600], ["4 hours", 4 * 3600], ["1 day", 86_400]];
@@ -170,9 +172,13 @@ export function mountAlerts(view, { hosts, alerts, params, navigate }) {
     const pending = shown.filter((a) => a.state === "pending");
     setText(counts.firing, `(${firing.length})`);
     setText(counts.pending, `(${pending.length})`);
-    firingBody.replaceChildren(...(firing.length ? firing.flatMap((a) => alertRow(a, true))
+    const more = (list, cols) => (list.length > MAX_ROWS
+      ? [empty(cols, `${list.length - MAX_ROWS} more: filter by host or severity to see them.`)] : []);
+    firingBody.replaceChildren(...(firing.length
+      ? [...firing.slice(0, MAX_ROWS).flatMap((a) => alertRow(a, true)), ...more(firing, 8)]
       : [empty(8, alerts.loaded ? "Nothing is firing." : "Loading…")]));
-    pendingBody.replaceChildren(...(pending.length ? pending.flatMap((a) => alertRow(a, false))
+    pendingBody.replaceChildren(...(pending.length
+      ? [...pending.slice(0, MAX_ROWS).flatMap((a) => alertRow(a, false)), ...more(pending, 6)]
       : [empty(6, "Nothing pending.")]));
     silenceList.replaceChildren(...(alerts.silences.length ? alerts.silences.map((s) => h("li", { dataset: { silence: String(s.id) } },
       `#${s.id} `, [s.rule && `rule ${s.rule}`, s.host && `host ${s.host}`, Object.keys(s.labels).length ? formatLabels(s.labels) : ""]
