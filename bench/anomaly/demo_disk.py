@@ -7,7 +7,8 @@ Starts ``hostpulse demo`` on a free loopback port in a temp data dir, waits ``--
 seconds, runs ``dd if=/dev/zero of=<tmpfile> bs=1M count=64 conv=fsync`` in a loop for
 ``--busy`` seconds, waits ``--quiet-after`` seconds, then reads ``/api/v1/anomalies`` and counts
 the flagged points by series, the demo sources' own series (``demo.*``: injected on purpose)
-apart. Bars (issue 14): at most 3 on any one series and 15 in all outside ``demo.*``.
+apart. Bars (issue 14): at most 3 on any one series and 15 in all outside ``demo.*``. The load
+average at the start and at the end is printed too: on a shared machine the run is not quiet.
 Everything stops by itself; the demo is ended with SIGINT, as Ctrl-C would.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -79,6 +81,7 @@ def main() -> None:
         try:
             _wait_up(url, 30)
             began = int(time.time() * 1000)
+            load_start = os.getloadavg()
             if args.quiet_only:
                 time.sleep(args.quiet_only)
                 print(f"{args.quiet_only:.0f} s quiet")
@@ -89,6 +92,7 @@ def main() -> None:
                       f" + fsync), {args.quiet_after:.0f} s quiet")
                 time.sleep(args.quiet_after)
             rows = _anomalies(url, began)
+            load_end = os.getloadavg()
         finally:
             demo.send_signal(signal.SIGINT)
             try:
@@ -101,6 +105,7 @@ def main() -> None:
     )
     demo_rows = {k: v for k, v in by_series.items() if k.startswith("demo.")}
     others = {k: v for k, v in by_series.items() if not k.startswith("demo.")}
+    print(f"load average (1, 5, 15 min) at the start {load_start}, at the end {load_end}")
     print(f"demo sources' series: {sum(demo_rows.values())} anomalies {dict(demo_rows)}")
     print(f"outside the demo sources: {sum(others.values())} anomalies on {len(others)} series"
           f" (worst: {max(others.values()) if others else 0} on one series)")

@@ -64,6 +64,7 @@ from hostpulse.hub.anomaly.robust_params import (
     OPTIONS,
     PREV,
     REL_FLOOR,
+    REPEAT,
     RES,
     RES_FRACTION,
     RUN,
@@ -73,6 +74,8 @@ from hostpulse.hub.anomaly.robust_params import (
     SPACING,
     SPACING_CLIP,
     SPACING_GAIN,
+    SPARSE_RAISE,
+    SPARSE_REPEAT,
     T0,
     TAIL,
     TAIL_GAIN,
@@ -209,7 +212,12 @@ class RobustDetector(Detector):
         excess = log_u - state[:, CAL_Q]
         beta = np.maximum(state[:, CAL_BETA], CAL_BETA_MIN)
         u_cal = np.exp(excess / (beta * CAL_TARGET_DECADES) - 1.0)
-        u_point = np.maximum(np.minimum(u, u_cal), u / CAL_MAX_RAISE)
+        repeat = state[:, REPEAT]
+        raise_max = CAL_MAX_RAISE * np.minimum(
+            np.maximum((1.0 - SPARSE_REPEAT) / np.maximum(1.0 - repeat, 1e-9), 1.0),
+            SPARSE_RAISE,
+        )
+        u_point = np.maximum(np.minimum(u, u_cal), u / raise_max)
         self.last_stats = (u_point, u_var, u_drift)  # for diagnostics: which statistic fired
         u = np.maximum(np.maximum(u_point, u_var), u_drift)
         alarmed = (u * self.sensitivity >= 1.0) & warm
@@ -295,6 +303,8 @@ class RobustDetector(Detector):
         state[:, RES] = np.where(
             moved, np.where(res > 0.0, np.minimum(res, step_abs), step_abs), res
         )
+        same = np.where(x == state[:, PREV], 1.0, 0.0)
+        state[:, REPEAT] += np.where(n > 0, alpha("scale_halflife_s") * (same - repeat), 0.0)
         state[:, PREV] = x
         # Accept a sustained alarm as the new regime: the level and baseline jump to the data, the
         # scale widens to the deviation now seen, the drift yardstick to the gap it measured.

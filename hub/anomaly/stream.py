@@ -47,6 +47,8 @@ from hostpulse.hub.anomaly.robust_params import (
     SEASON_FLOOR,
     SPACING_CLIP,
     SPACING_GAIN,
+    SPARSE_RAISE,
+    SPARSE_REPEAT,
     TAIL_GAIN,
     RobustParams,
 )
@@ -117,7 +119,7 @@ class _RobustStep:
         c, p, sens = self.c, self.p, self.sensitivity
         (
             t0, level, base, scale, burst, trend, ddev, bweight, tail_log, anchor,
-            prev, res, spacing, run, cal_q, cal_beta, cal_n,
+            prev, res, spacing, run, cal_q, cal_beta, cal_n, repeat,
         ) = state[:S0]  # fmt: skip
         if n == 1.0:
             spacing = dt
@@ -179,7 +181,15 @@ class _RobustStep:
         beta = cal_beta if cal_beta >= CAL_BETA_MIN else CAL_BETA_MIN
         u_cal = _exp(excess / (beta * CAL_TARGET_DECADES) - 1.0)
         low_u = u if u <= u_cal else u_cal
-        raised = u / CAL_MAX_RAISE
+        room = 1.0 - repeat
+        if not room >= 1e-9:
+            room = 1e-9
+        widen = (1.0 - SPARSE_REPEAT) / room
+        if not widen >= 1.0:
+            widen = 1.0
+        if widen > SPARSE_RAISE:
+            widen = SPARSE_RAISE
+        raised = u / (CAL_MAX_RAISE * widen)
         u_point = low_u if low_u >= raised else raised
         u = u_point if u_point >= u_var else u_var
         if u_drift > u:
@@ -258,6 +268,8 @@ class _RobustStep:
         step_abs = abs(x - prev)
         if n > 0.0 and step_abs > 0.0:
             res = (res if res <= step_abs else step_abs) if res > 0.0 else step_abs
+        if n > 0.0:
+            repeat += a_scale * ((1.0 if x == prev else 0.0) - repeat)
         prev = x
         if run == ACCEPT_AFTER or (alarmed and flat_so_far):
             level = base = anchor = y
@@ -271,7 +283,7 @@ class _RobustStep:
                 ddev = sig
         head = [
             t0, level, base, scale, burst, trend, ddev, bweight, tail_log, anchor,
-            prev, res, spacing, run, cal_q, cal_beta, cal_n,
+            prev, res, spacing, run, cal_q, cal_beta, cal_n, repeat,
         ]  # fmt: skip
         state[:] = head + season
         if not all(map(math.isfinite, state)):  # only absurd inputs get here

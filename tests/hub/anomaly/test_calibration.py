@@ -1,4 +1,5 @@
-"""Calibration: on normal data of any noise shape, about 1 point in 1,000 at most reaches 0.5."""
+"""Calibration: on normal data of any noise shape, about 1 point in 1,000 at most reaches 0.5
+(the target is 2 in 10,000; heavy tails and log-normal noise reach 0.6-0.8 in 1,000)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,16 @@ def normal_series(kind: str, rng: np.random.Generator) -> np.ndarray:
         return 20.0 + 5.0 * (np.cumsum(rng.random(N) < 0.02) % 2)
     if kind == "flat at 0 with rare unit blips":
         return (rng.random(N) < 0.01).astype(float)
+    if kind == "sparse ticks, as a VM's cpu.steal":
+        # 0 mostly, a tick of 1 % on 4 % of the seconds, one of 4-9 % on 0.5 % (recorded steal:
+        # 3.7-7.3 % non-zero, mostly 1 %, up to 9 %). Before the sparse widening of the
+        # calibration's cap: 3.0 in 1,000 flagged here.
+        x = np.zeros(N)
+        r = rng.random(N)
+        x[r < 0.04] = 1.0
+        big = r > 0.995
+        x[big] = rng.integers(4, 10, int(big.sum()))
+        return x
     raise AssertionError(kind)
 
 
@@ -32,6 +43,7 @@ def normal_series(kind: str, rng: np.random.Generator) -> np.ndarray:
         "counts (Poisson 2)",
         "sensor flipping between two levels",
         "flat at 0 with rare unit blips",
+        "sparse ticks, as a VM's cpu.steal",
     ],
 )
 def test_normal_data_rarely_reaches_half(engine, kind: str) -> None:
