@@ -169,12 +169,17 @@ def test_host_card_shows_its_firing_alerts(dashboard: Dashboard, feeder: Feeder)
 def test_the_chart_shades_the_alert_span(dashboard: Dashboard, feeder: Feeder) -> None:
     end = now_ms() - 1000
     t0 = end - 60_000
+    # A batch is judged at its newest point: the first high and low points come alone, as an
+    # agent sending every second would send them, so the episode is the high stretch.
     disk(feeder, "web1", [50.0] * 20, end=t0 + 19_000)
-    disk(feeder, "web1", [97.0] * 20, end=t0 + 39_000)  # fires at its newest point
-    disk(feeder, "web1", [40.0] * 20, end=t0 + 59_000)  # resolves at its newest point
+    disk(feeder, "web1", [97.0], end=t0 + 20_000)  # fires
+    disk(feeder, "web1", [97.0] * 19, end=t0 + 39_000)
+    disk(feeder, "web1", [40.0], end=t0 + 40_000)  # resolves
+    disk(feeder, "web1", [40.0] * 19, end=t0 + 59_000)
+    wait_for(lambda: any(h["state"] == "resolved" for h in api(dashboard, "/history")["history"]))
     (episode,) = [h for h in api(dashboard, "/history")["history"] if h["state"] == "resolved"]
     start, stop = episode["starts_at"], episode["ends_at"]
-    assert (start, stop) == (t0 + 39_000, t0 + 59_000)
+    assert (start, stop) == (t0 + 20_000, t0 + 40_000)
     dashboard.open("#/host/web1")
     key = "host:web1:disk.percent"
     dashboard.wait(
