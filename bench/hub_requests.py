@@ -3,6 +3,7 @@
     .venv/bin/python bench/hub_requests.py                     # floor, hub on SQLite, hub on PostgreSQL
     .venv/bin/python bench/hub_requests.py --targets floor,sqlite --duration 15
     .venv/bin/python bench/hub_requests.py --fleet --targets sqlite   # the largest paced fleet held
+    .venv/bin/python bench/hub_requests.py --repeat 3                 # interleaved thrice, medians
 
 The same load generator (bench/loadgen.py's run_load: closed-loop agents, each its own keep-alive
 connection, gzip bodies, Bearer tokens) runs in turn against:
@@ -40,6 +41,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -296,6 +298,9 @@ def fleet(args: argparse.Namespace, targets: list[str], tmp: Path) -> dict[str, 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--targets", default=",".join(TARGETS), help="comma-separated: floor,sqlite,postgres")
+    p.add_argument(
+        "--repeat", type=int, default=1, help="run the targets this many times, interleaved"
+    )
     p.add_argument("--agents", type=int, default=50)
     p.add_argument("--series", type=int, default=50, help="series per agent")
     p.add_argument("--points", type=int, default=1, help="points per series per batch")
@@ -316,11 +321,40 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--duration must be in (0, 120] seconds: a benchmark here stays bounded")
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="hp-hub-requests-") as tmp:
-        result = (fleet if args.fleet else compare)(args, targets, Path(tmp))
-    result["load_average_1m"] = os.getloadavg()[0]
-    print(json.dumps(result, indent=2))
+    if not 1 <= args.repeat <= 9:
+        p.error("--repeat must be 1 to 9")
+    runs = []
+    for _ in range(args.repeat):  # all targets in turn, then again: interleaved, side by side
+        with tempfile.TemporaryDirectory(prefix="hp-hub-requests-") as tmp:
+            runs.append((fleet if args.fleet else compare)(args, targets, Path(tmp)))
+        runs[-1]["load_average_1m"] = os.getloadavg()[0]
+    if args.repeat == 1:
+        print(json.dumps(runs[0], indent=2))
+        return 0
+    print(json.dumps({"runs": runs, "medians": medians(runs, targets)}, indent=2))
     return 0
+
+
+def medians(runs: list[dict[str, Any]], targets: list[str]) -> dict[str, dict[str, float]]:
+    """Per target, the median over the runs of its figures (a fleet: of its first step's)."""
+    out: dict[str, dict[str, float]] = {}
+    for name in targets:
+        results = [r["targets"][name] for r in runs if name in r["targets"]]
+        rows = [r["steps"][0] if "steps" in r else r for r in results]
+        if not rows:
+            continue
+        out[name] = {
+            "server_cpu_ms_per_request": float(
+                np.median([r["server_cpu_ms_per_request"] for r in rows])
+            ),
+            "requests_per_s": float(np.median([r["requests_per_s"] for r in rows])),
+            "p99_ms": float(np.median([r["latency_ms"].get("p99", np.nan) for r in rows])),
+        }
+    floor = out.get("floor", {}).get("server_cpu_ms_per_request")
+    for figures in out.values():
+        if floor:
+            figures["cpu_ratio_to_floor"] = round(figures["server_cpu_ms_per_request"] / floor, 2)
+    return out
 
 
 if __name__ == "__main__":
