@@ -111,6 +111,14 @@ def main() -> None:
           f" (worst: {max(others.values()) if others else 0} on one series)")
     for key, count in sorted(others.items(), key=lambda kv: -kv[1]):
         print(f"  {count:3d}  {key}")
+    print("each of them: seconds after the start, value, score, expected band")
+    for r in sorted(rows, key=lambda r: int(str(r["ts"]))):
+        if not str(r["metric"]).startswith("demo."):
+            labels = json.dumps(r["labels"], sort_keys=True) if r["labels"] else ""
+            print(
+                f"  {(int(str(r['ts'])) - began) / 1000:6.1f} s  {r['metric']}{labels}  "
+                f"{r['value']}  {float(str(r['score'])):.2f}  [{r['low']:.3g}, {r['high']:.3g}]"
+            )
 
 
 if __name__ == "__main__":
