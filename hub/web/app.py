@@ -137,6 +137,7 @@ def _live_bus(settings: Settings) -> LocalBus:
     else:
         bus = LocalBus(settings.ws_queue_bytes)
     bus.limits = SessionLimits(settings.ws_max_sessions, settings.ws_max_sessions_per_viewer)
+    bus.give_back_after_s = settings.ws_ping_s + 1  # past Hypercorn's ping task (live/bus.py)
     return bus
 
 
