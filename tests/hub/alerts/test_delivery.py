@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 
+from hostpulse.hub.alerts import store
 from hostpulse.hub.alerts.config import parse_alerts
 from hostpulse.hub.alerts.delivery import Delivery
 from hostpulse.hub.alerts.evaluator import Evaluator, SeriesRef
@@ -163,3 +164,72 @@ def test_a_route_naming_an_unknown_notifier_is_refused_with_the_key() -> None:
     with pytest.raises(Exception, match=r"alerts.routes\[0\].severity"):
         parse_alerts({"notifiers": [{"name": "n", "kind": "webhook", "url": "http://x/"}],
                       "routes": [{"severity": "fatal", "notify": ["n"]}]})  # fmt: skip
+
+
+# The durability windows of docs/alerts.md ("What a crash can lose or send twice"), each through a
+# real database and receiver; a "crash" is a Delivery dropped without stop(), a restart a fresh
+# Evaluator and Delivery built from what the database holds, as AlertService.start does.
+
+
+async def restarted(alerts) -> tuple[Evaluator, Delivery]:
+    ev = Evaluator(alerts.rules)
+    ev.restore(await store.load_active())
+    return ev, Delivery(alerts)
+
+
+async def test_a_crash_before_the_flush_loses_the_transition_the_next_sample_decides_it_again(
+    receiver: Receiver, db: str
+) -> None:
+    alerts = config(receiver.port)
+    ev, crashed = Evaluator(alerts.rules), Delivery(alerts)
+    crashed.route(disk(ev, "web1", 1, 1_000, 97.5))  # firing, in memory only: the hub dies here
+    ev, delivery = await restarted(alerts)
+    assert ev.instances == {}  # nothing of it was stored
+    delivery.start()
+    try:
+        delivery.route(disk(ev, "web1", 1, 2_000, 98))
+        await until(lambda: len(receiver.bodies) == 1)
+        await asyncio.sleep(0.5)
+    finally:
+        await delivery.stop()
+    (fired,) = json.loads(receiver.bodies[0][0])["alerts"]
+    assert (fired["starts_at"], fired["value"]) == (2_000, 98)  # from the sample after the crash
+
+
+async def test_a_stop_stores_what_ingest_handed_over_and_the_restart_sends_it_once(
+    receiver: Receiver, db: str
+) -> None:
+    alerts = config(receiver.port)
+    ev, stopping = Evaluator(alerts.rules), Delivery(alerts)
+    stopping.route(disk(ev, "web1", 1, 1_000, 97.5))
+    await stopping.stop()  # SIGTERM: the buffer is written before the hub exits
+    ev, delivery = await restarted(alerts)
+    assert [i.state for i in ev.instances.values()] == ["firing"]
+    delivery.start()
+    try:
+        assert disk(ev, "web1", 1, 2_000, 98) == []  # still firing: nothing new to send
+        await until(lambda: len(receiver.bodies) == 1)
+        await asyncio.sleep(0.5)
+    finally:
+        await delivery.stop()
+    assert json.loads(receiver.bodies[0][0])["alerts"][0]["starts_at"] == 1_000
+
+
+async def test_a_receiver_answering_after_the_timeout_gets_the_message_twice(
+    receiver: Receiver, db: str
+) -> None:
+    """At least once at that edge: the hub cannot tell a late answer from no answer."""
+    alerts = config(receiver.port)
+    receiver.hang_s = 1.0  # takes the message, answers after the hub's 0.3 s timeout
+    ev, delivery = Evaluator(alerts.rules), Delivery(alerts, timeout_s=0.3, backoff_s=0.05)
+    delivery.start()
+    try:
+        delivery.route(disk(ev, "web1", 1, 1_000, 99))
+        await until(lambda: len(receiver.bodies) == 1)
+        assert delivery.stats.sent == 0 and delivery.stats.failed_attempts >= 1
+        receiver.hang_s = 0.0
+        await until(lambda: delivery.stats.sent == 1)
+    finally:
+        await delivery.stop()
+    bodies = [json.loads(body)["alerts"] for body, _ in receiver.bodies]
+    assert len(bodies) >= 2 and all(b == bodies[0] for b in bodies)
