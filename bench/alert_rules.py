@@ -1,21 +1,45 @@
-"""Rule cost per ingested sample: the evaluator fed agent-sized batches, 200 rules × 10,000 series,
-beside the same feed with no rules, in one run. Prints medians of --repeat passes.
+"""Rule cost per ingested sample, 200 rules × 10,000 series, beside the same load with no rules.
 
     .venv/bin/python bench/alert_rules.py [--series 10000] [--rules 200] [--points 5] [--repeat 5]
+    .venv/bin/python bench/alert_rules.py --served [--repeat 5] [--duration 8]
 
-It measures Evaluator.observe alone (what ingest adds per batch), quiet and crossing.
+Default: Evaluator.observe alone (what ingest adds per batch), fed agent-sized batches of quiet
+and of crossing values, CPU time side by side in one run.
+
+``--served``: three real ``hostpulse hub`` processes, one with no rules, one with 200 rules no
+value reaches (quiet) and one with 200 rules a fifth of the series sit above (crossing), each
+series selected by 10, all up for the whole run; bench/loadgen.py's fleet (100 agents × 100
+series = 10,000 series, ``--points`` a series a batch, closed loop: each agent's next batch as soon
+as the last is acknowledged) drives one hub after the other, the order reversed every round so
+drift in the machine's load falls on all alike. Prints each run's samples/s and the hub's CPU
+time per sample, the medians, and the throughput ratios (bar: within 5 %).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import statistics
+import sys
+import tempfile
 import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
 
 import numpy as np
+import psutil
 
 from hostpulse.hub.alerts.config import parse_alerts
 from hostpulse.hub.alerts.evaluator import Evaluator, SeriesRef
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "bench"), str(ROOT)]
+
+from loadgen import LoadConfig, create_tokens, host_names, run_load
+
+from tests.support.hub_process import start_hub
 
 SERIES_PER_BATCH = 50  # a host's batch: one agent's series
 
@@ -78,14 +102,98 @@ def evaluator_costs(args: argparse.Namespace) -> None:
         )
 
 
+def served_rules_toml(n: int, warning: float, critical: float) -> str:
+    """``n`` threshold rules over loadgen's series (metrics lg.m0 … lg.m9, hosts lg-0000 …): rule
+    k takes one metric in ten and the even or the odd hosts, so each series has n/20 rules."""
+    out = ["[alerts]", "defaults = false", ""]
+    for k in range(n):
+        out += [
+            "[[alerts.rules]]", f'name = "r{k}"', 'kind = "threshold"',
+            f'metric = "lg.m{k % 10}"', f'host = "*[{"02468" if k // 10 % 2 else "13579"}]"',
+            f"warning = {warning}", f"critical = {critical}", 'for = "30s"', "",
+        ]  # fmt: skip
+    return "\n".join(out)
+
+
+def served(args: argparse.Namespace) -> None:
+    """Served hubs without and with the rules, the same closed-loop fleet on each in turn."""
+    agents, per_agent = 100, args.series // 100
+    # loadgen's values sit around a per-series level uniform in [0, 100) with noise of 2. Levels
+    # 150/200: no series reaches them, the everyday state. Levels 80/95: a fifth of the series
+    # stay above the warning (pending, firing after 30 s), and those whose level is within the
+    # noise of 80 cross it back and forth, 10 rules at a time: a storm of stored transitions.
+    configs = {
+        "no rules": "[alerts]\ndefaults = false\n",
+        "quiet": served_rules_toml(args.rules, 150, 200),
+        "crossing": served_rules_toml(args.rules, 80, 95),
+    }
+    with tempfile.TemporaryDirectory(prefix="hp-alert-rules-") as tmp:
+        hubs: dict[str, Any] = {}
+        for label, toml in configs.items():
+            config = Path(tmp) / f"{label.replace(' ', '_')}.toml"
+            config.write_text(toml)
+            hubs[label] = start_hub(Path(tmp) / label.replace(" ", "_"),
+                                    extra_args=("--config", str(config)))  # fmt: skip
+        try:
+            base = {
+                label: LoadConfig(hubs=[hub.url], agents=agents, series=per_agent,
+                                  points=args.points, duration_s=args.duration)
+                for label, hub in hubs.items()
+            }  # fmt: skip
+            tokens = {label: create_tokens(hub.db, host_names(base[label]))
+                      for label, hub in hubs.items()}  # fmt: skip
+            for label in hubs:  # series created and rules matched before anything is timed
+                asyncio.run(run_load(replace(base[label], max_batches=2, duration_s=120),
+                                     tokens[label]))  # fmt: skip
+            procs = {label: psutil.Process(hub.process.pid) for label, hub in hubs.items()}
+            rates: dict[str, list[float]] = {label: [] for label in hubs}
+            cpu_us: dict[str, list[float]] = {label: [] for label in hubs}
+            labels = list(hubs)
+            print(f"served hubs: {agents} agents × {per_agent} series = {agents * per_agent} "
+                  f"series, {args.rules} rules (10 a series), {args.points} points a series a "
+                  f"batch, closed loop, {args.duration:g} s a run, order alternating over "
+                  f"{args.repeat} rounds; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+            for r in range(args.repeat):
+                for label in labels if r % 2 == 0 else labels[::-1]:
+                    cpu0 = sum(procs[label].cpu_times()[:2])
+                    summary = asyncio.run(run_load(base[label], tokens[label]))
+                    cpu = sum(procs[label].cpu_times()[:2]) - cpu0
+                    rates[label].append(summary["samples_per_s"])
+                    cpu_us[label].append(cpu / max(summary["samples_acked"], 1) * 1e6)
+                    print(f"  round {r + 1} {label:>8}: {summary['samples_per_s']:>9,} "
+                          f"samples/s, hub CPU {cpu_us[label][-1]:.2f} µs a sample")  # fmt: skip
+            plain, plain_cpu = (
+                statistics.median(rates["no rules"]),
+                statistics.median(cpu_us["no rules"]),
+            )
+            print(f"  median no rules: {plain:,.0f} samples/s, hub CPU {plain_cpu:.2f} µs a sample")
+            for label in labels[1:]:
+                ratios = [b / a for a, b in zip(rates["no rules"], rates[label], strict=True)]
+                extra = [b - a for a, b in zip(cpu_us["no rules"], cpu_us[label], strict=True)]
+                print(f"  median {label:>8}: {statistics.median(rates[label]):,.0f} samples/s, "
+                      f"ratio to no rules {statistics.median(rates[label]) / plain:.3f} (median "
+                      f"of the rounds' ratios {statistics.median(ratios):.3f}; bar >= 0.95); "
+                      f"hub CPU {statistics.median(cpu_us[label]):.2f} µs a sample, "
+                      f"+{statistics.median(extra):.2f} µs the rounds' median")  # fmt: skip
+            print(f"  load average {os.getloadavg()[0]:.1f}")
+        finally:
+            for hub in hubs.values():
+                hub.stop()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--series", type=int, default=10_000)
     ap.add_argument("--rules", type=int, default=200)
     ap.add_argument("--points", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--served", action="store_true", help="two served hubs instead (see above)")
+    ap.add_argument("--duration", type=float, default=8.0, help="--served: seconds of each run")
     args = ap.parse_args()
-    evaluator_costs(args)
+    if args.served:
+        served(args)
+    else:
+        evaluator_costs(args)
 
 
 if __name__ == "__main__":
