@@ -10,6 +10,7 @@ import gzip
 import json
 import os
 import socket
+import statistics
 import time
 from pathlib import Path
 
@@ -154,8 +155,8 @@ def test_long_filter_values_are_a_400(hub: LiveHub) -> None:
          "hosts 5), with 40,000 metric patterns, and with patterns of 300 characters; then "
          "subscribed with 256 patterns while an agent posted 50 batches",
     checked="each bad subscription gets an error frame (bad_message) and the session stays open; "
-            "with 256 patterns /healthz answers under 100 ms throughout and all 50 batches are "
-            "stored once",
+            "with 256 patterns /healthz answers under 100 ms for 95 % of its probes and under 1 s "
+            "for all, and all 50 batches are stored once",
 )
 def test_subscriptions_are_validated_and_bounded(hub: LiveHub) -> None:
     async def run() -> list[float]:
@@ -177,7 +178,10 @@ def test_subscriptions_are_validated_and_bounded(hub: LiveHub) -> None:
             return timings
 
     timings = asyncio.run(run())
-    assert max(timings) < 100, timings
+    # The bar of tests/hostile/probe.py's HealthProbe: one probe of an unstalled hub can pass
+    # 100 ms on a loaded 2-core machine; the 40,000-pattern stall it guards against took 2.1 s.
+    assert statistics.quantiles(timings, n=20, method="inclusive")[-1] < 100, timings
+    assert max(timings) < 1000, timings
     assert len(hub.get("/api/v1/series", host=HOST).json()["series"]) >= 50
 
 
