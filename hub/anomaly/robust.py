@@ -74,6 +74,7 @@ from hostpulse.hub.anomaly.robust_params import (
     SPACING,
     SPACING_CLIP,
     SPACING_GAIN,
+    SPARSE_MIN_ROOM,
     SPARSE_RAISE,
     SPARSE_REPEAT,
     T0,
@@ -181,7 +182,11 @@ class RobustDetector(Detector):
         scale = state[:, SCALE]
         res = state[:, RES]
         floor = np.maximum(REL_FLOOR * np.abs(level) + ABS_FLOOR, RES_FRACTION * res)
-        sig = np.maximum(scale, floor)
+        # A sparse series' mean absolute residual is how often it moves, not how far: widened.
+        repeat = state[:, REPEAT]
+        room = np.maximum(1.0 - repeat, SPARSE_MIN_ROOM)
+        move = np.where(repeat > SPARSE_REPEAT, (1.0 - SPARSE_REPEAT) / room, 1.0)
+        sig = np.maximum(scale * move, floor)
         pred = level + s_t
         r = x - pred
         abs_r = np.abs(r)
@@ -212,7 +217,6 @@ class RobustDetector(Detector):
         excess = log_u - state[:, CAL_Q]
         beta = np.maximum(state[:, CAL_BETA], CAL_BETA_MIN)
         u_cal = np.exp(excess / (beta * CAL_TARGET_DECADES) - 1.0)
-        repeat = state[:, REPEAT]
         raise_max = CAL_MAX_RAISE * np.minimum(
             np.maximum((1.0 - SPARSE_REPEAT) / np.maximum(1.0 - repeat, 1e-9), 1.0),
             SPARSE_RAISE,

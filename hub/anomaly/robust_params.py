@@ -105,6 +105,17 @@ CAL_MAX_RAISE = 1.5
 # (x 1e6) or x 3 lost a spike of 12 over blips of 1-2 (hard corpus 3600s-irr-flat-0: 55/58).
 SPARSE_REPEAT = 0.8
 SPARSE_RAISE = 2.0
+# On such a series the scale itself is widened too, by (1 - SPARSE_REPEAT) / (1 - REPEAT): 1 at
+# SPARSE_REPEAT, at most 0.2 / SPARSE_MIN_ROOM = 20. Its mean absolute residual is how often it
+# moves, not how far. The demo's quiet 15 minutes (bench/anomaly/demo_disk.py --quiet-only 900)
+# flagged 31 of cpu.steal's ticks of 0.5-1 %: they come in bursts (1.00, then 1.01), so the
+# smallest step (the resolution floor) fell to 0.01 and the band to +-0.06. A synthetic twin
+# (ticks on 1.2 % of the seconds, half in pairs) flagged 16, 1, 1, 21, 1, 16 in 960 s on six
+# seeds and 0-1 with this widening, 0 in 20,000 s (tests/hub/anomaly/test_calibration.py); the
+# square root of the factor still flagged 2.4 in 1,000 over 20,000 s. Benches, same run: F1
+# 0.802, window score 90.8 / 90.0 -> 90.0 / 90.0 with the same 56/58 incidents, the recordings'
+# background 18 -> 15. The full 1 / (1 - REPEAT) lost 4 of the hard corpus' 58 incidents.
+SPARSE_MIN_ROOM = 0.01
 # The mean excess becomes an EWMA with this gain after 1 / gain exceedances.
 CAL_BETA_GAIN = 0.02
 

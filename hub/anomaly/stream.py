@@ -47,6 +47,7 @@ from hostpulse.hub.anomaly.robust_params import (
     SEASON_FLOOR,
     SPACING_CLIP,
     SPACING_GAIN,
+    SPARSE_MIN_ROOM,
     SPARSE_RAISE,
     SPARSE_REPEAT,
     TAIL_GAIN,
@@ -155,7 +156,14 @@ class _RobustStep:
         floor_res = RES_FRACTION * res
         if floor_res > floor:
             floor = floor_res
-        sig = scale if scale >= floor else floor
+        if repeat > SPARSE_REPEAT:
+            room = 1.0 - repeat
+            if not room >= SPARSE_MIN_ROOM:
+                room = SPARSE_MIN_ROOM
+            s_scale = scale * ((1.0 - SPARSE_REPEAT) / room)
+        else:
+            s_scale = scale * 1.0
+        sig = s_scale if s_scale >= floor else floor
         pred = level + s_t
         r = x - pred
         abs_r = abs(r)
