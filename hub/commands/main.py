@@ -4,6 +4,7 @@ never pays for Quart and Tortoise, and ``hostpulse hub`` never for the agent's p
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,15 @@ COMMANDS: dict[str, str] = {
     "alerts": "hostpulse.hub.commands.alerts:alerts_group",
 }
 
+#: The commands that run the hub's web app or open its database: on an agent-only install
+#: (`pip install hostpulse`, no Quart or Tortoise) they are listed as needing the extra without
+#: being imported. `detect` is not among them: it scores on plain floats, with no hub dependency.
+NEEDS_HUB_EXTRA = frozenset({"hub", "token", "demo", "host", "wheelhouse", "alerts"})
+
+
+def _hub_extra_installed() -> bool:
+    return importlib.util.find_spec("quart") is not None and importlib.util.find_spec("tortoise") is not None
+
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -32,6 +42,10 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module_name, attribute = target.split(":")
+        if cmd_name in NEEDS_HUB_EXTRA and not _hub_extra_installed():
+            return _unavailable(cmd_name, click.ClickException(
+                f"`hostpulse {cmd_name}` needs the hub, which is not installed here: "
+                "pip install 'hostpulse[hub]'"))
         try:
             command: Any = getattr(importlib.import_module(module_name), attribute)
         except ModuleNotFoundError as exc:

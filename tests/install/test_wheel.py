@@ -70,7 +70,17 @@ def test_agent_only_install_has_no_hub(wheel: Path, tmp_path: Path) -> None:
     usage = subprocess.run([bin_dir / "hostpulse", "--help"], cwd=tmp_path, capture_output=True,
                            text=True, check=False)
     assert usage.returncode == 0, usage.stderr
-    assert "agent" in usage.stdout and "detect" in usage.stdout and "needs the hub" in usage.stdout
+    assert "agent" in usage.stdout and "detect" in usage.stdout, usage.stdout
+    hub_lines = [line for line in usage.stdout.splitlines() if line.strip().startswith(("hub ", "token "))]
+    assert len(hub_lines) == 2 and all("needs the hub" in line for line in hub_lines), usage.stdout
+
+    # detect scores on plain floats: it runs on the agent alone (numpy is not installed here).
+    rows = "".join(f"{1_700_000_000 + i},{10 + (i % 7) * 0.1}\n" for i in range(300))
+    scored = subprocess.run([bin_dir / "hostpulse", "detect"], input=rows + "1700000300,500\n",
+                            cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert scored.returncode == 0, scored.stderr
+    scores = [float(line) for line in scored.stdout.split()]
+    assert len(scores) == 301 and max(scores[:-1]) < 0.5 <= scores[-1], scores[-5:]
 
 
 @pytest.fixture
