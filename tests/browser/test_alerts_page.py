@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.browser.conftest import Dashboard, Feeder, series
-from tests.hub.alerts.receiver import Receiver
+from tests.hub.alerts.receiver import Receiver, receiver  # noqa: F401 - a fixture, found by name
 from tests.hub.alerts.test_served_hub import wait_for
 from tests.support.hub_process import LiveHub, start_hub
 
@@ -50,16 +50,7 @@ FIRING_ROW = 'table[data-state="firing"] tr[data-host="{host}"][data-rule="disk_
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """The webhook receiver of tests/hub/alerts (its conftest does not reach this folder)."""
-    r = Receiver()
-    r.up()
-    yield r
-    r.down()
-
-
-@pytest.fixture
-def live_hub(tmp_path: Path, receiver: Receiver) -> Iterator[LiveHub]:
+def live_hub(tmp_path: Path, receiver: Receiver) -> Iterator[LiveHub]:  # noqa: F811
     """The browser fixtures' hub (``dashboard``, ``feeder``), here with alert rules."""
     config = tmp_path / "hub.toml"
     config.write_text(CONFIG.format(port=receiver.port))
@@ -236,7 +227,7 @@ def test_acknowledge_from_the_page(dashboard: Dashboard, feeder: Feeder) -> None
 
 
 def test_silencing_from_the_page_stops_notifications(
-    dashboard: Dashboard, feeder: Feeder, receiver: Receiver
+    dashboard: Dashboard, feeder: Feeder, receiver: Receiver  # noqa: F811
 ) -> None:
     disk(feeder, "web1", [97.0])
     wait_for(lambda: len(receiver.bodies) == 1)  # the firing message

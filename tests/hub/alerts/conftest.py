@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
 from hostpulse.hub.storage.database import close_database, open_database
-from tests.hub.alerts.receiver import Receiver
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    r.up()
-    yield r
-    r.down()
+from tests.hub.alerts.receiver import Receiver, receiver  # noqa: F401 - a fixture, found by name
 
 
 @pytest.fixture

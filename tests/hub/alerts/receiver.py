@@ -5,7 +5,10 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
 
 
 class Receiver:
@@ -40,3 +43,12 @@ class Receiver:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A receiver up for the test; imported by the folders' conftest or test module that need it."""
+    r = Receiver()
+    r.up()
+    yield r
+    r.down()
