@@ -2,7 +2,7 @@
 stores. Each scenario runs a hostile client against a served hub while /healthz is polled every
 20 ms (95 % of probes must stay under 100 ms and none may pass 1 s: the stalls were 2 to 60 s) and
 an ordinary agent posts a point every 0.1 s (every one of its batches must answer 200 and be
-stored exactly once)."""
+stored exactly once; a 503 queue_full, the writer's back-pressure, is retried as the agent does)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,13 @@ import httpx
 import pytest
 import websockets
 
-from tests.hostile.probe import HealthProbe, OrdinaryAgent, half_open_closed_in, rss_kib
+from tests.hostile.probe import (
+    HealthProbe,
+    OrdinaryAgent,
+    half_open_closed_in,
+    post_as_agent,
+    rss_kib,
+)
 from tests.reliability.scenarios import scenario
 from tests.reliability.test_postgres_down import pg_db  # noqa: F401 - a fixture, found by name
 from tests.support.hub_process import LiveHub, make_batch, now_ms, start_hub
@@ -33,6 +39,13 @@ def post(hub: LiveHub, host: str, series: list[dict[str, Any]], batch_id: str | 
          timeout: float = 60) -> httpx.Response:
     return httpx.post(f"{hub.url}/api/v1/ingest", json=make_batch(host, series, batch_id),
                       headers={"Authorization": f"Bearer {hub.token(host)}"}, timeout=timeout)
+
+
+def post_retrying(hub: LiveHub, host: str, series: list[dict[str, Any]]) -> httpx.Response:
+    """``post`` as the agent sends: a 503 queue_full (back-pressure while the big batches keep
+    the writer behind) is retried; a 503 of any other code is the answer."""
+    with httpx.Client(timeout=60) as client:
+        return post_as_agent(client, hub, make_batch(host, series), hub.token(host))[0]
 
 
 def series_of(hub: LiveHub, host: str) -> list[dict[str, Any]]:
@@ -284,15 +297,15 @@ def test_a_client_that_hangs_up_changes_no_other_answer(tmp_path: Path, pg_db: s
                 async with httpx.AsyncClient(timeout=0.05) as client:
                     await client.post(f"{pg.url}/api/v1/ingest", json=abandoned,
                                       headers={"Authorization": f"Bearer {pg.token('quitter')}"})
-            after = await asyncio.to_thread(post, pg, "next", [block("next.value", 1)])
+            after = await asyncio.to_thread(post_retrying, pg, "next", [block("next.value", 1)])
             return [(await t).status_code for t in tasks], abandoned, after
 
         with OrdinaryAgent(pg) as agent, HealthProbe(pg) as health:
             big, abandoned, after = asyncio.run(run())
         assert after.status_code == 200, after.text
         assert big == [200] * 6
-        retry = httpx.post(f"{pg.url}/api/v1/ingest", json=abandoned, timeout=30,
-                           headers={"Authorization": f"Bearer {pg.token('quitter')}"})
+        with httpx.Client(timeout=30) as client:
+            retry, _ = post_as_agent(client, pg, abandoned, pg.token("quitter"))
         assert retry.status_code == 200, retry.text
         (quit_series,) = series_of(pg, "quitter")
         t = abandoned["series"][0]["ts"][0]
