@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import click
@@ -162,13 +163,7 @@ def silence_end(silence_id: int, db: str | None, config: str | None) -> None:
     """End silence SILENCE_ID now."""
     from hostpulse.hub.alerts import silences
 
-    ended = asyncio.run(
-        _with_database(load_settings(config, db=db).db, silences.end(silence_id, _now_ms()))
-    )
-    if ended is None:
-        click.echo(f"no silence in force with id {silence_id}", err=True)
-        sys.exit(1)
-    click.echo(f"ended #{silence_id}")
+    _end_now("silence", silences.end, silence_id, db, config)
 
 
 @alerts_group.group("ack")
@@ -241,10 +236,19 @@ def ack_end(ack_id: int, db: str | None, config: str | None) -> None:
     """End acknowledgement ACK_ID now: the alert's repeats resume."""
     from hostpulse.hub.alerts import acks
 
-    ended = asyncio.run(
-        _with_database(load_settings(config, db=db).db, acks.end(ack_id, _now_ms()))
-    )
+    _end_now("ack", acks.end, ack_id, db, config)
+
+
+def _end_now(
+    what: str,
+    end: Callable[[int, int], Awaitable[object | None]],
+    row_id: int,
+    db: str | None,
+    config: str | None,
+) -> None:
+    """End the silence or ack ``row_id`` now; exit 1 naming it if none is in force."""
+    ended = asyncio.run(_with_database(load_settings(config, db=db).db, end(row_id, _now_ms())))
     if ended is None:
-        click.echo(f"no ack in force with id {ack_id}", err=True)
+        click.echo(f"no {what} in force with id {row_id}", err=True)
         sys.exit(1)
-    click.echo(f"ended #{ack_id}")
+    click.echo(f"ended #{row_id}")
