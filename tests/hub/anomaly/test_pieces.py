@@ -25,7 +25,7 @@ def test_pieces_score_each_series_in_order_across_the_batches_of_a_group() -> No
     one_by_one = AnomalyEngine()
     expected = [one_by_one.detect([i], [t], [v], ["cpu.x"]) for i, t, v in zip(ids, ts, values, strict=True)]
 
-    async def run() -> tuple[BatchResult, float]:
+    async def run() -> tuple[BatchResult, int]:
         gaps: list[float] = []
         done = asyncio.Event()
 
@@ -39,9 +39,9 @@ def test_pieces_score_each_series_in_order_across_the_batches_of_a_group() -> No
         result = await detect_in_pieces(AnomalyEngine(), ids, ts, values, ["cpu.x"] * len(ids))
         done.set()
         await watcher
-        return result, max(gaps)
+        return result, len(gaps)
 
-    result, longest_gap = asyncio.run(run())
+    result, turns = asyncio.run(run())
     for i, want in enumerate(expected):
         a, b = int(result.offsets[i]), int(result.offsets[i + 1])
         wanted_columns = (want.score, want.low, want.high, want.flag)
@@ -49,5 +49,7 @@ def test_pieces_score_each_series_in_order_across_the_batches_of_a_group() -> No
             assert np.array_equal(got, wanted), i
         assert b - a == lengths[i]
     assert result.flag.sum() > 0
-    # ~3,750 steps, ~0.5 s of work: the loop ran between pieces, none near the whole of it.
-    assert longest_gap < 0.1, longest_gap
+    # ~3,750 steps, ~0.5 s of work in pieces of ~2 ms: the loop ran between them, many times (in
+    # one piece it would run once or twice). A count, not a time: a loaded machine makes pieces of
+    # fewer steps, so more turns, where a bound on the longest gap failed under load.
+    assert turns >= 20, turns
