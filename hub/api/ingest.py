@@ -54,8 +54,8 @@ async def authenticate() -> None:
             f"send the batch as application/json, not {request.mimetype or 'no content type'}",
             code="unsupported_media_type",
         )
-    if request.method == "POST":  # back-pressure before the body is decoded
-        hub_state().writer.check_room()
+    if request.method == "POST":  # back-pressure before the body is decoded, per host
+        hub_state().writer.check_room(host.id)
 
 
 @blueprint.post("/ingest")

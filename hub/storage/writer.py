@@ -4,10 +4,20 @@ Every ingest request puts its batch on a bounded queue and awaits a future. The 
 everything pending, commits it in one transaction, then resolves each future. One fsync is shared
 by all batches of a group, which is where the throughput comes from.
 
-Back-pressure: a batch is refused (503 with Retry-After) when the queue holds ``max_pending``
-batches or when the oldest batch not yet committed has waited ``max_wait_s``, so an overloaded hub
-tells its agents at once instead of holding their requests for seconds; ingest asks
-``check_room()`` before it reads the body.
+Back-pressure, per host: ingest asks ``check_room(host_id)`` before it reads the body, and the
+writer answers 503 with Retry-After (``queue_full``)
+
+* to every host once ``max_pending`` batches are queued or the batches not yet committed hold
+  ``max_pending_samples`` samples: the hard bound on what waiting batches may hold in memory;
+* below that, only to a host that already holds a batch not yet committed, when the oldest such
+  batch has waited ``max_wait_s`` or they hold half of ``max_pending_samples``.
+
+So the host that keeps the writer behind is the one told to back off, at once, instead of having
+its requests held for seconds; a host with nothing queued still gets in. The first rule alone
+(refuse whoever comes once the writer is 0.5 s behind) let one host posting 1,000-point batches
+six at a time make every other host's one-point batches answer 503 (issue 18). An agent posts one
+batch at a time, so an ordinary one holds nothing when it asks; the half of the samples kept for
+such hosts is what a flood cannot take from them before the writer falls behind.
 """
 
 from __future__ import annotations
@@ -86,11 +96,19 @@ Scorer = Callable[[list[PendingBatch]], Awaitable[None]]
 #: (bench/hub_requests.py, bench/ingest_throughput.py), so only a writer that falls behind (or a
 #: database that stalls) reaches it; the 256-batch bound alone let requests wait 5 s and more.
 MAX_WAIT_S = 0.5
+#: Samples that batches not yet committed may hold, from all hosts: four of the largest batch a
+#: host may send (50,000 samples). ~3 MB of arrays, and about 0.5 s of the writer's work at the
+#: ~430k samples/s it commits big batches at (docs/scaling.md), so it also bounds their wait.
+MAX_PENDING_SAMPLES = 200_000
 
 
 class Writer:
     def __init__(
-        self, max_pending: int, score: Scorer | None = None, max_wait_s: float = MAX_WAIT_S
+        self,
+        max_pending: int,
+        score: Scorer | None = None,
+        max_wait_s: float = MAX_WAIT_S,
+        max_pending_samples: int = MAX_PENDING_SAMPLES,
     ) -> None:
         """``score`` runs on the new (not duplicate) batches of each group just before they are
         inserted: anomaly detection, once per group rather than once per request, so its numpy
@@ -98,7 +116,12 @@ class Writer:
         It is awaited, so that it can hand the event loop back between pieces of a big group."""
         self._score = score
         self.max_pending, self.max_wait_s = max_pending, max_wait_s
+        self.max_pending_samples = max_pending_samples
         self._pending: deque[PendingBatch] = deque()
+        #: Batches not yet committed (queued, or in the group being committed), by host id,
+        #: and the samples they hold in all: what back-pressure weighs.
+        self._held: dict[int, int] = {}
+        self._held_samples = 0
         self._wake = asyncio.Event()  # set when a batch is queued
         self._idle = asyncio.Event()  # set when nothing is queued or being committed
         self._idle.set()
@@ -122,26 +145,38 @@ class Writer:
         await cancel(self._task)
         self._task = None
 
-    def check_room(self) -> None:
-        """Raise WriteRefused (``queue_full``) when a batch queued now would wait past the bounds."""
-        if len(self._pending) >= self.max_pending:
+    def check_room(self, host_id: int) -> None:
+        """Raise WriteRefused (``queue_full``) when a batch of ``host_id`` should not be queued
+        now (the rules are in this module's docstring)."""
+        if len(self._pending) >= self.max_pending or self._held_samples >= self.max_pending_samples:
             raise WriteRefused(
                 "the write queue is full; retry later", code="queue_full", retry_after_s=1
             )
+        if host_id not in self._held:
+            return
         # The group being committed is older than anything queued behind it.
         oldest = self._committing_since or (self._pending[0].queued if self._pending else 0.0)
         if oldest and time.monotonic() - oldest > self.max_wait_s:
             raise WriteRefused(
-                f"the writer is {time.monotonic() - oldest:.1f} s behind; retry later",
+                f"the writer is {time.monotonic() - oldest:.1f} s behind and this host's earlier "
+                "batches are not yet stored; retry later",
+                code="queue_full",
+                retry_after_s=1,
+            )
+        if 2 * self._held_samples >= self.max_pending_samples:
+            raise WriteRefused(
+                "the write queue is half full and this host's earlier batches are not yet "
+                "stored; retry later",
                 code="queue_full",
                 retry_after_s=1,
             )
 
     async def submit(self, batch: PendingBatch) -> bool:
         """Queue ``batch`` and wait for its commit; True if it was a duplicate of a committed batch."""
-        self.check_room()
+        self.check_room(batch.host_id)
         batch.queued = time.monotonic()
         self._pending.append(batch)
+        self._hold(batch)
         self._idle.clear()
         self._wake.set()
         # Shielded: a client that disconnects cancels its request, and a bare await would cancel
@@ -150,6 +185,21 @@ class Writer:
         # "storage unavailable" although they were stored (issue 18, seen on PostgreSQL).
         batch.done.add_done_callback(_retrieve)
         return await asyncio.shield(batch.done)
+
+    def _hold(self, batch: PendingBatch) -> None:
+        """Count ``batch`` as its host's until its future resolves, whichever way."""
+        host = batch.host_id
+        self._held[host] = self._held.get(host, 0) + 1
+        self._held_samples += batch.samples
+
+        def release(_: asyncio.Future[bool]) -> None:
+            self._held_samples -= batch.samples
+            if self._held[host] == 1:
+                del self._held[host]
+            else:
+                self._held[host] -= 1
+
+        batch.done.add_done_callback(release)
 
     async def _run(self) -> None:
         while True:

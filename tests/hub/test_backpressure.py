@@ -99,3 +99,48 @@ def test_a_stalled_writer_refuses_at_once_and_loses_nothing_it_accepted(tmp_path
         assert len(stored(hub)) == 1 + len(accepted) + len(refused)
     finally:
         hub.stop()
+
+
+def test_past_the_hard_bound_a_host_with_nothing_queued_is_refused_too(tmp_path: Path) -> None:
+    """A host with nothing queued gets in while the writer is behind, but only up to the bound
+    on what waits in memory (``write_queue_batches``): past it every host is refused."""
+    bound, hosts = 4, [f"idle-{i}" for i in range(10)]
+    hub = start_hub(tmp_path, env={"HOSTPULSE_RATE_LIMIT_PER_S": "0",
+                                   "HOSTPULSE_WRITE_QUEUE_BATCHES": str(bound)})
+    try:
+        start = now_ms() - 600_000
+        for host in hosts:  # series known, tokens cached
+            assert hub.post_batch(host, [{"metric": "idle.v", "ts": [start], "values": [0.0]}]
+                                  ).status_code == 200
+        lock = sqlite3.connect(hub.db.removeprefix("sqlite://"), isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+        answers: dict[str, int] = {}
+
+        def agent(host: str) -> None:
+            answers[host] = hub.post_batch(
+                host, [{"metric": "idle.v", "ts": [start + 1], "values": [1.0]}]).status_code
+
+        threads = [threading.Thread(target=agent, args=(host,)) for host in hosts]
+        try:
+            for thread in threads:  # one after the other: each host has one batch, at most
+                thread.start()
+                time.sleep(0.1)
+            deadline = time.monotonic() + 2
+            while 503 not in answers.values():
+                assert time.monotonic() < deadline, answers
+                time.sleep(0.01)
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        for thread in threads:
+            thread.join(60)
+        accepted = [h for h in hosts if answers[h] == 200]
+        assert set(answers.values()) == {200, 503}, answers
+        # The group being committed when the lock came, then `bound` queued behind it.
+        assert len(accepted) <= 1 + bound, answers
+        for host in hosts:
+            stored = hub.get("/api/v1/series", host=host).json()["series"]
+            ts = [p[0] for p in hub.get(f"/api/v1/series/{stored[0]['id']}/points").json()["points"]]
+            assert ts == ([start, start + 1] if host in accepted else [start])
+    finally:
+        hub.stop()
