@@ -9,9 +9,14 @@ series and the last post's unit (issue 18). Now the batch_id is claimed before a
 resolved: a request that finds it claimed waits until the first one's batch is committed or
 refused, then asks the database whether it is stored, as any retry does.
 
-The claim lives in this hub's memory: an agent sticks to one hub, so its retry
-reaches the hub that holds the first attempt (docs/scaling.md). Two hubs sharing one PostgreSQL still agree on
-which content is *stored* (the key's unique index), not on who may create series first.
+The claim lives in this hub's memory, and a request about to create series or change a unit
+(the only side effects before the commit) also takes the batch_id's lock across hubs on
+PostgreSQL (hostpulse.hub.storage.commit_locks) and asks again whether it is stored: an agent that
+times out on one hub and retries on another used to race its own first attempt there. A batch of
+known series takes no such lock, so that its request costs no query; the one case left is a
+known-series attempt on one hub and a new-series attempt of the same batch_id on another at
+once, whichever commits first: it needs an agent to change a batch's series between two of its
+attempts.
 """
 
 from __future__ import annotations
@@ -21,16 +26,29 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from quart import current_app
+from hostpulse.hub.storage.commit_locks import CommitLocks
 
 
 class Claim:
     """What a request holds while it owns its batch_id."""
 
-    __slots__ = ("_queued",)
+    __slots__ = ("_across", "_key", "_locks", "_queued")
 
-    def __init__(self) -> None:
+    def __init__(self, locks: CommitLocks, key: tuple[int, str]) -> None:
         self._queued: asyncio.Future[Any] | None = None
+        self._locks, self._key = locks, key
+        self._across = False
+
+    async def across_hubs(self) -> None:
+        """Hold the batch_id against other hubs on the same database too, until the claim ends:
+        before anything of the batch is created or changed. Then ask whether it is stored."""
+        if not self._across:
+            self._across = await self._locks.acquire(*self._key)
+
+    def _end(self) -> None:
+        if self._across:
+            self._across = False
+            self._locks.release(*self._key)
 
     def until(self, done: asyncio.Future[Any]) -> None:
         """Keep the claim past the request until ``done`` (the queued batch's commit) resolves:
@@ -45,6 +63,7 @@ class BatchClaims:
 
     def __init__(self) -> None:
         self._held: dict[tuple[int, str], asyncio.Event] = {}
+        self.locks = CommitLocks()
 
     def __len__(self) -> int:
         return len(self._held)
@@ -60,7 +79,7 @@ class BatchClaims:
             await held.wait()  # an Event: a waiter that is cancelled cancels nothing of the owner's
         released = asyncio.Event()
         self._held[key] = released
-        claim = Claim()
+        claim = Claim(self.locks, key)
         deferred = False
         try:
             yield claim
@@ -68,21 +87,18 @@ class BatchClaims:
             queued = claim._queued
             deferred = queued is not None and not queued.done()
             if queued is not None and deferred:
-                queued.add_done_callback(lambda _: self._release(key, released))
+                queued.add_done_callback(lambda _: self._release(key, released, claim))
             raise
         finally:
             if not deferred:
-                self._release(key, released)
+                self._release(key, released, claim)
 
-    def _release(self, key: tuple[int, str], released: asyncio.Event) -> None:
+    async def close(self) -> None:
+        """Let the locks across hubs go: when the hub stops."""
+        await self.locks.close()
+
+    def _release(self, key: tuple[int, str], released: asyncio.Event, claim: Claim) -> None:
+        claim._end()
         if self._held.get(key) is released:
             del self._held[key]
         released.set()
-
-
-def batch_claims() -> BatchClaims:
-    """This app's claims, made with the first ingest request."""
-    claims: BatchClaims = current_app.extensions.setdefault(
-        "hostpulse.batch_claims", BatchClaims()
-    )
-    return claims

@@ -11,7 +11,6 @@ from quart import Blueprint, current_app, g, request
 from quart_schema import RequestSchemaValidationError, document_request, document_response
 
 from hostpulse.hub.anomaly.scoring import anomaly_frames, points_frame
-from hostpulse.hub.api.claims import batch_claims
 from hostpulse.hub.api.clocks import Reading, describe
 from hostpulse.hub.api.dedupe import keep_once
 from hostpulse.hub.api.schemas import errors
@@ -58,6 +57,11 @@ async def authenticate() -> None:
         hub_state().writer.check_room(host.id)
 
 
+@blueprint.after_app_serving
+async def release_claims() -> None:
+    await hub_state().claims.close()
+
+
 @blueprint.post("/ingest")
 @document_request(IngestBatch)
 @document_response(IngestResult, 200)  # documented, not validated: 0.05 ms a request (py-spy)
@@ -90,9 +94,10 @@ async def ingest() -> dict[str, object]:
     _check_clock(state, ts_all, received, g.clock)
     # The batch_id is this request's until its batch is committed or refused: a request reusing
     # it meanwhile waits here, then finds it stored and changes nothing (hub/api/claims.py).
-    async with batch_claims().hold(host.id, data.batch_id) as claim:
+    async with state.claims.hold(host.id, data.batch_id) as claim:
         infos = state.registry.cached(host.id, columns.items)
-        if infos is None:
+        if infos is None:  # series to create or a unit to change: other hubs must wait too
+            await claim.across_hubs()
             if await state.writer.committed(host.id, data.batch_id):
                 # a reused batch_id changes nothing: no series created, no unit changed
                 return {"batch_id": data.batch_id, "accepted": 0, "duplicate": True}
