@@ -59,6 +59,7 @@ from hostpulse.hub.anomaly.robust_params import (
     DRIFT_AFTER_SAMPLES,
     DRIFT_CLIP,
     DRIFT_FLOOR,
+    FLAG_RUN,
     LEVEL,
     LN2,
     OPTIONS,
@@ -227,8 +228,8 @@ class RobustDetector(Detector):
         alarmed = (u * self.sensitivity >= 1.0) & warm
         run = np.where(alarmed, state[:, RUN] + 1.0, 0.0)
         state[:, RUN] = run
-        # Once the run is accepted, its later points are the new normal: not flagged again.
-        u = np.where(run > ACCEPT_AFTER, np.minimum(u, 0.99 / self.sensitivity), u)
+        # A run is flagged at its onset only (FLAG_RUN); once accepted, its points are the new normal.
+        u = np.where(run > FLAG_RUN, np.minimum(u, 0.99 / self.sensitivity), u)
         score = squash(u * self.sensitivity)
         half = threshold * sig / self.sensitivity
         low, high = pred - half, pred + half

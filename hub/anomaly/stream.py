@@ -39,6 +39,7 @@ from hostpulse.hub.anomaly.robust_params import (
     DRIFT_AFTER_SAMPLES,
     DRIFT_CLIP,
     DRIFT_FLOOR,
+    FLAG_RUN,
     LN2,
     OPTIONS,
     REL_FLOOR,
@@ -204,7 +205,7 @@ class _RobustStep:
             u = u_drift
         alarmed = u * sens >= 1.0 and warm
         run = run + 1.0 if alarmed else 0.0
-        if run > ACCEPT_AFTER:
+        if run > FLAG_RUN:  # flagged at its onset only
             cap_u = 0.99 / sens
             if cap_u < u:
                 u = cap_u

@@ -33,15 +33,16 @@ def test_a_counter_flat_at_zero_then_busy_flags_its_onset_not_every_second() -> 
     assert flag.sum() <= 3, f"{flag.sum()} points flagged; expected the onset only"
 
 
-def test_a_shifted_level_flags_at_most_three_points_then_is_the_new_normal() -> None:
+def test_a_shifted_level_is_flagged_once_at_its_onset_then_is_the_new_normal() -> None:
     rng = np.random.default_rng(4)
     n = 3000
     ts = T0 + MINUTE * np.arange(n, dtype=np.int64)
     values = 40 + 2 * rng.standard_normal(n)
     values[2000:] += 30
-    _, flag = run(ts, values)
-    assert flag[2000:2003].any()
-    assert 1 <= flag[2000:].sum() <= 3
+    score, flag = run(ts, values)
+    assert flag[2000], "the onset is flagged"
+    assert flag[2000:].sum() == 1, np.flatnonzero(flag[2000:])[:5]
+    assert (score[2001:2003] > 0.4).all(), "the run's next points stay high, just under 0.5"
     assert not flag[:2000].any()
 
 
