@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 from typing import cast
 
@@ -12,9 +14,17 @@ from quart_schema import RequestSchemaValidationError, document_request, documen
 
 from hostpulse.hub.anomaly.scoring import anomaly_frames, points_frame
 from hostpulse.hub.api.clocks import Reading, describe
-from hostpulse.hub.api.dedupe import keep_once
+from hostpulse.hub.api.dedupe import Columns, keep_once
 from hostpulse.hub.api.schemas import errors
-from hostpulse.hub.api.wire import Batch, IngestBatch, IngestResult, SeriesIn, parse_batch
+from hostpulse.hub.api.wire import (
+    BIG_BODY_BYTES,
+    Batch,
+    IngestBatch,
+    IngestResult,
+    SeriesIn,
+    TooManySeries,
+    parse_batch,
+)
 from hostpulse.hub.errors import (
     BadRequest,
     Forbidden,
@@ -22,6 +32,7 @@ from hostpulse.hub.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
+from hostpulse.hub.settings import Settings
 from hostpulse.hub.state import HubState, hub_state
 from hostpulse.hub.storage.models import Host
 from hostpulse.hub.storage.registry import SeriesLimitReached
@@ -29,6 +40,10 @@ from hostpulse.hub.storage.writer import PendingBatch, SeriesBlock
 from hostpulse.wire import now_ms
 
 blueprint = Blueprint("ingest", __name__, url_prefix="/api/v1")
+
+#: Big bodies (hub/api/wire.py's BIG_BODY_BYTES) are decoded here, one at a time: decoding holds
+#: the GIL between its pieces, so a second thread would only take more of the event loop's turns.
+_DECODER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hostpulse-decode")
 
 
 @blueprint.before_request
@@ -68,28 +83,23 @@ async def release_claims() -> None:
 @errors(400, 401, 403, 413, 415, 429, 503)
 async def ingest() -> dict[str, object]:
     """Store a batch of samples. Answered only after the batch is committed."""
-    # msgspec structs straight from the bytes (hub/api/wire.py's parse_batch); a body they refuse
-    # goes through the quart-schema model, whose errors are the answer.
+    state = hub_state()
+    host: Host = g.host
+    body = await request.get_data()
     try:
-        data = parse_batch(await request.get_data())
+        if len(body) > BIG_BODY_BYTES:  # in the worker thread, so that the loop keeps serving
+            data, columns = await asyncio.get_running_loop().run_in_executor(
+                _DECODER, _decode, body, host.name, state.settings
+            )
+        else:
+            data, columns = _decode(body, host.name, state.settings)
     except ValidationError as exc:
         if any(e["type"] == "json_invalid" for e in exc.errors()):
             raise BadRequest(
                 f"the body is not valid JSON: {exc.errors()[0]['msg']}", code="malformed_json"
             ) from None
         raise RequestSchemaValidationError(exc) from None
-    state = hub_state()
-    host: Host = g.host
-    if data.host != host.name:
-        raise Forbidden(
-            f"this token belongs to host {host.name!r}, not {data.host!r}", code="host_mismatch"
-        )
-    _check_limits(state, data)
     received = now_ms()
-    # Each series once, each of its timestamps once (the last given): hub/api/dedupe.py.
-    ts_all, values_all, offsets = _columns(data)
-    # keep_once reads metric, labels and unit, which Series has as SeriesIn has them.
-    columns = keep_once(cast("list[SeriesIn]", data.series), ts_all, values_all, offsets)
     ts_all, values_all, offsets = columns.ts, columns.values, columns.offsets
     _check_clock(state, ts_all, received, g.clock)
     # The batch_id is this request's until its batch is committed or refused: a request reusing
@@ -131,6 +141,26 @@ async def ingest() -> dict[str, object]:
     return {"batch_id": data.batch_id, "accepted": accepted, "duplicate": duplicate}
 
 
+def _decode(body: bytes | str, host: str, settings: Settings) -> tuple[Batch, Columns]:
+    """The batch in ``body``, checked against the limits, each series and timestamp once: what
+    grows with the body, all in one function that a big body runs in the worker thread."""
+    # msgspec structs straight from the bytes (hub/api/wire.py's parse_batch); a body they refuse
+    # goes through the quart-schema model, whose errors are the answer.
+    try:
+        data = parse_batch(body, max_series=settings.max_series_per_batch)
+    except TooManySeries as exc:
+        raise _too_many_series(exc.count, settings) from None
+    if data.host != host:
+        raise Forbidden(
+            f"this token belongs to host {host!r}, not {data.host!r}", code="host_mismatch"
+        )
+    _check_limits(settings, data)
+    # Each series once, each of its timestamps once (the last given): hub/api/dedupe.py.
+    ts_all, values_all, offsets = _columns(data)
+    # keep_once reads metric, labels and unit, which Series has as SeriesIn has them.
+    return data, keep_once(cast("list[SeriesIn]", data.series), ts_all, values_all, offsets)
+
+
 def _columns(data: Batch) -> tuple[np.ndarray, np.ndarray, list[int]]:
     """All timestamps and values of the batch as two flat arrays; series i is [offsets[i], offsets[i+1])."""
     lengths = [len(s.ts) for s in data.series]
@@ -144,13 +174,16 @@ def _columns(data: Batch) -> tuple[np.ndarray, np.ndarray, list[int]]:
     return ts, values, offsets
 
 
-def _check_limits(state: HubState, data: Batch) -> None:
-    settings = state.settings
+def _too_many_series(count: int, settings: Settings) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"{count} series in one batch; the limit is {settings.max_series_per_batch}",
+        code="too_many_series",
+    )
+
+
+def _check_limits(settings: Settings, data: Batch) -> None:
     if len(data.series) > settings.max_series_per_batch:
-        raise PayloadTooLarge(
-            f"{len(data.series)} series in one batch; the limit is {settings.max_series_per_batch}",
-            code="too_many_series",
-        )
+        raise _too_many_series(len(data.series), settings)
     total = sum(len(s.ts) for s in data.series)
     if total > settings.max_samples_per_batch:
         raise PayloadTooLarge(

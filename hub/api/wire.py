@@ -182,15 +182,88 @@ class Batch(msgspec.Struct):
     agent: Agent = msgspec.field(default_factory=Agent)
 
 
+class _Head(msgspec.Struct):
+    """``Batch`` with its series not yet decoded."""
+
+    version: int
+    batch_id: str
+    host: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_HOST)]
+    series: Annotated[list[msgspec.Raw], msgspec.Meta(min_length=1)]
+    agent: Agent = msgspec.field(default_factory=Agent)
+
+
+class _Count(msgspec.Struct):
+    """Any JSON object, for the number of its series."""
+
+    series: list[msgspec.Raw] = []
+
+
 _decode = msgspec.json.Decoder(Batch).decode
+_decode_head = msgspec.json.Decoder(_Head).decode
+_decode_count = msgspec.json.Decoder(_Count).decode
+_decode_series = msgspec.json.Decoder(list[Series]).decode
+
+#: Bodies longer than this are "big": ingest decodes them in a worker thread, and the decoding
+#: comes in pieces (the outline, then the series a piece of :data:`PIECE_BYTES` at a time).
+#: msgspec holds the GIL through one decode call, so a body decoded in one piece, even in the
+#: thread, kept the event loop waiting for all of it: 20,000 series of one point (2 MB) 10-115
+#: ms, 100,000 (10 MB) 60-430 ms. In pieces the loop's longest wait is 6-10 ms for 20,000 and
+#: 40-55 ms for 100,000, and with ingest's limit on series both are refused after the outline,
+#: the loop waiting 1-9 ms; the largest shape within the limits (5,000 series x 10 points, 1.4
+#: MB) costs 18-36 ms in the thread and the loop 8-9 ms (bench/parse_cost.py, 3 runs on
+#: 2026-12-07 at load 0.5-2.5; on the loop, 20,000 series took 46-80 ms to decode and check).
+#: Pieces cost ~2x the CPU and the hop to the thread 24-89 us, so up to here bodies stay on the
+#: loop in one piece, where decoding and checking one costs ~4-5 ms (2,000 series of one point,
+#: 205 kB: 0.8-2 ms to decode and check, 1.3-1.8 ms for limits, columns and dedupe).
+BIG_BODY_BYTES = 256 * 1024
+PIECE_BYTES = 64 * 1024
 
 
-def parse_batch(body: bytes | str) -> Batch:
+class TooManySeries(Exception):
+    """A big body holds more series than ``max_series``: refused before they are decoded."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.count = count
+
+
+def _decoded(body: bytes | str, max_series: int | None) -> Batch:
+    if len(body) <= BIG_BODY_BYTES:
+        return _decode(body)
+    try:
+        head = _decode_head(body)
+    except (msgspec.MsgspecError, RecursionError):
+        if max_series is not None:
+            _check_count(len(_decode_count(body).series), max_series)
+        raise
+    _check_count(len(head.series), max_series)
+    series: list[Series] = []
+    piece: list[msgspec.Raw] = []
+    size = 0
+    for raw in head.series:
+        piece.append(raw)
+        size += len(raw)
+        if size >= PIECE_BYTES:
+            series += _decode_series(b"[" + b",".join(piece) + b"]")
+            piece, size = [], 0
+    if piece:
+        series += _decode_series(b"[" + b",".join(piece) + b"]")
+    return Batch(head.version, head.batch_id, head.host, series, head.agent)
+
+
+def _check_count(count: int, max_series: int | None) -> None:
+    if max_series is not None and count > max_series:
+        raise TooManySeries(count)
+
+
+def parse_batch(body: bytes | str, max_series: int | None = None) -> Batch:
     """The batch in ``body``, with exactly the answers of ``IngestBatch.model_validate_json``:
     raises its ``ValidationError`` for any body it refuses (tests/hub/test_ingest_api.py
-    compares the two on generated bodies)."""
+    compares the two on generated bodies). With ``max_series``, a big body (over
+    :data:`BIG_BODY_BYTES`) that is a JSON object holding more series than that raises
+    TooManySeries instead, whatever else it holds, before any of them is decoded."""
     try:
-        batch = _decode(body)
+        batch = _decoded(body, max_series)
     except (msgspec.MsgspecError, RecursionError):  # msgspec's nesting limit is a RecursionError
         batch = None
     if batch is not None and _plainly_valid(batch):

@@ -240,3 +240,20 @@ def test_the_fast_decoder_answers_as_the_model_on_generated_bodies() -> None:
         _same_answer(_odd_batch(rng))
     # and every kind of refusal test_wire.py throws at the hub
     given(body=bodies)(settings(max_examples=1500, deadline=None, database=None)(_same_answer))()
+
+
+@pytest.mark.parametrize("piece", [1, 300])
+def test_big_bodies_decoded_in_pieces_answer_as_the_model(
+    monkeypatch: pytest.MonkeyPatch, piece: int
+) -> None:
+    """A big body is decoded head first, then its series a piece at a time: every body made
+    big here (the bound at 0) answers as the model, one series a piece or several."""
+    from hostpulse.hub.api import wire
+
+    monkeypatch.setattr(wire, "BIG_BODY_BYTES", 0)
+    monkeypatch.setattr(wire, "PIECE_BYTES", piece)
+    for body in EDGE_BODIES:
+        _same_answer(body)
+    rng = random.Random(18)
+    for _ in range(2000):
+        _same_answer(_odd_batch(rng))
