@@ -376,6 +376,13 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="dashboard sessions on hub B subscribed to every host (one process; all measured)",
     )
+    p.add_argument(
+        "--ws-compression",
+        choices=["on", "off"],
+        default="off",
+        help="the hubs' ws_compression: whether the sessions' permessage-deflate offer is taken "
+        "(bench/ws_fanout.py weighs it side by side)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the PostgreSQL database afterwards")
     p.add_argument(
         "--sqlite",
@@ -418,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
                         db=db_url,
                         extra_args=extra,
                         command=[sys.executable, "-c", PLAIN_HUB] if plain else None,
+                        env={"HOSTPULSE_WS_COMPRESSION": args.ws_compression},
                     )
                 )
             b = hubs[-1]  # the WebSocket client's hub (the only one with --sqlite)
@@ -490,6 +498,7 @@ def main(argv: list[str] | None = None) -> int:
         # Frames the client on B got, beside the batches each hub acknowledged: a session whose
         # queue is full loses frames (by design), and only frames that arrived have a latency.
         "websocket_clients": args.ws_clients,
+        "ws_compression": args.ws_compression,
         "websocket_frames_received": {
             "from_hub_a": len(latencies["remote"]),
             "from_hub_b": len(latencies["local"]),

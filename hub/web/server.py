@@ -5,17 +5,27 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from hypercorn.asyncio import serve
 from hypercorn.asyncio.tcp_server import TCPServer
 from hypercorn.config import Config
+from hypercorn.protocol.ws_stream import WSStream
 
 from hostpulse.hub.settings import Settings
 from hostpulse.hub.web.app import create_app
 
 
-def hypercorn_config(settings: Settings) -> Config:
-    config = Config()
+class HubConfig(Config):
+    """Hypercorn's config with the one thing the hub adds to it (see offer_ws_compression_by_config)."""
+
+    #: Whether a WebSocket client's permessage-deflate offer is accepted.
+    websocket_compression = True
+
+
+def hypercorn_config(settings: Settings) -> HubConfig:
+    config = HubConfig()
     config.bind = [settings.bind]
     config.accesslog = None
     config.errorlog = None  # hypercorn.error propagates to the root logger set up by the CLI
@@ -39,10 +49,22 @@ def hypercorn_config(settings: Settings) -> Config:
     config.keep_alive_timeout = min(settings.header_timeout_s, settings.read_timeout_s)
     config.ssl_handshake_timeout = settings.header_timeout_s  # asyncio's default is 60 s
     config.websocket_ping_interval = settings.ws_ping_s
+    config.websocket_compression = settings.ws_compression == "on"
     config.graceful_timeout = 10
     if settings.certfile or settings.keyfile:
         config.certfile, config.keyfile = settings.certfile, settings.keyfile
     return config
+
+
+def _wrap_once(cls: type, name: str, wrap: Callable[[Any], Callable[..., Awaitable[None]]]) -> None:
+    """Replace the method ``cls.name`` by ``wrap(original)``, once per process however often the
+    hub is served in it (the tests serve several)."""
+    original = getattr(cls, name)
+    if getattr(original, "_hostpulse", False):
+        return
+    wrapped = wrap(original)
+    wrapped._hostpulse = True  # type: ignore[attr-defined]
+    setattr(cls, name, wrapped)
 
 
 def end_connections_at_eof() -> None:
@@ -58,24 +80,48 @@ def end_connections_at_eof() -> None:
     objects and kept it flat at 100.0 -> 100.5 MiB over 8 rounds. Stopping the timer when the read
     loop ends closes the socket at once (tests/hub/web/test_server.py): the same run then went
     89.3 -> 100.6 MiB in 12 rounds. The timer still cuts an idle client that keeps its side open
-    (tests/hostile/test_stalls.py)."""
-    if getattr(TCPServer._read_data, "_hostpulse", False):
-        return
-    read_data = TCPServer._read_data
+    (tests/hostile/test_stalls.py). It replaces the private ``TCPServer._read_data``, as written
+    in Hypercorn 0.18."""
 
-    async def read_then_stop_timer(self: TCPServer) -> None:
-        try:
-            await read_data(self)
-        finally:
-            await self.idle_task.stop()
+    def wrap(read_data: Callable[[TCPServer], Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        async def read_then_stop_timer(self: TCPServer) -> None:
+            try:
+                await read_data(self)
+            finally:
+                await self.idle_task.stop()
 
-    read_then_stop_timer._hostpulse = True  # type: ignore[attr-defined]
-    TCPServer._read_data = read_then_stop_timer  # type: ignore[method-assign]
+        return read_then_stop_timer
+
+    _wrap_once(TCPServer, "_read_data", wrap)
+
+
+def offer_ws_compression_by_config() -> None:
+    """Accept a client's permessage-deflate offer only when ``HubConfig.websocket_compression``.
+
+    Hypercorn 0.18 always accepts it (``Handshake.accept`` in hypercorn/protocol/ws_stream.py
+    lists ``PerMessageDeflate()`` with no setting to leave it out), and then every session
+    compresses its own copy of every frame on the event loop with a compressor of its own
+    (~260 KiB). Negotiated away, the handshake answers without ``Sec-WebSocket-Extensions`` and
+    the client sends and receives plain frames, as RFC 7692 lets a server do. It replaces the
+    private ``WSStream._accept`` and clears the parsed offer (``Handshake.extensions``) before
+    the answer is built, as written in Hypercorn 0.18 (tests/hub/web/test_server.py notices a
+    Hypercorn that no longer reads it)."""
+
+    def wrap(accept: Callable[[WSStream, Any], Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+        async def accept_as_configured(self: WSStream, message: Any) -> None:
+            if not getattr(self.config, "websocket_compression", True):
+                self.handshake.extensions = None  # as if the client had offered no extension
+            await accept(self, message)
+
+        return accept_as_configured
+
+    _wrap_once(WSStream, "_accept", wrap)
 
 
 async def serve_hub(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Serve until ``stop`` is set, or until SIGINT/SIGTERM when no event is given."""
     end_connections_at_eof()
+    offer_ws_compression_by_config()
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -1,12 +1,19 @@
-"""The served hub lets a connection go when its client closes it (hub/web/server.py)."""
+"""The served hub (hub/web/server.py): it lets a connection go when its client closes it, and
+agrees to permessage-deflate on the live stream only when ws_compression is on."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import socket
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-from tests.support.hub_process import start_hub
+import pytest
+import websockets
+
+from tests.support.hub_process import LiveHub, now_ms, run_cli, start_hub
 
 
 def test_a_connection_the_client_closed_is_closed_at_once_not_at_the_keep_alive_timer(
@@ -30,3 +37,44 @@ def test_a_connection_the_client_closed_is_closed_at_once_not_at_the_keep_alive_
             assert conn.recv(65536) == b""  # the hub closed its side: no socket.timeout
     finally:
         hub.stop()
+
+
+async def _first_points_frame(hub: LiveHub) -> tuple[str | None, dict[str, Any]]:
+    """Subscribe as a browser would (websockets' client offers permessage-deflate, as browsers
+    do), post a batch; the extension the hub agreed to, and the points frame that came."""
+    async with websockets.connect(hub.ws_url, max_size=None) as ws:
+        assert ws.response is not None
+        agreed = ws.response.headers.get("Sec-WebSocket-Extensions")
+        await ws.send(json.dumps({"type": "subscribe"}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "subscribed"
+        series = [{"metric": "live.value", "ts": [now_ms()], "values": [4.5]}]
+        assert (await asyncio.to_thread(hub.post_batch, "live-host", series)).status_code == 200
+        while (frame := json.loads(await asyncio.wait_for(ws.recv(), 10)))["type"] != "points":
+            pass
+        return agreed, frame
+
+
+@pytest.mark.parametrize(("setting", "agreed"), [
+    (None, None), ("off", None), ("on", "permessage-deflate"),
+])
+def test_ws_compression_decides_whether_permessage_deflate_is_agreed(
+    tmp_path: Path, setting: str | None, agreed: str | None,
+) -> None:
+    # Hypercorn 0.18 agrees to the client's offer whatever its config says: with the setting off
+    # (the default) the hub must answer the upgrade without the extension.
+    env = {} if setting is None else {"HOSTPULSE_WS_COMPRESSION": setting}
+    hub = start_hub(tmp_path / "hub", env=env)
+    try:
+        answered, frame = asyncio.run(_first_points_frame(hub))
+    finally:
+        hub.stop()
+    assert (answered or "").split(";")[0] == (agreed or "")
+    assert frame["host"] == "live-host"
+    assert [(s["metric"], s["points"][0][1]) for s in frame["series"]] == [("live.value", 4.5)]
+
+
+def test_a_ws_compression_other_than_on_or_off_stops_the_hub(tmp_path: Path) -> None:
+    done = run_cli("hub", "--db", f"sqlite://{tmp_path / 'hub.sqlite3'}", "--bind", "127.0.0.1:0",
+                   env={"HOSTPULSE_WS_COMPRESSION": "yes"}, check=False, timeout=30)
+    assert done.returncode != 0
+    assert "HOSTPULSE_WS_COMPRESSION" in done.stdout + done.stderr, done.stderr
