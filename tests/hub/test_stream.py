@@ -131,14 +131,21 @@ async def test_a_client_that_never_reads_slows_nobody(tmp_path: Path) -> None:
         def post_many(count: int) -> list[int]:
             return [hub.post_batch("web-1", big).status_code for _ in range(count)]
 
+        async def read_points(count: int) -> None:
+            received = 0
+            while received < count:
+                frame = json.loads(await asyncio.wait_for(reader.recv(), 10))
+                received += frame["type"] == "points"
+
+        # The healthy client reads as frames come, as a browser does: uncompressed (the hub's
+        # ws_compression is off by default) 125 frames of ~300 KB outgrow what its socket
+        # buffers and the hub's 2 MB queue would hold for a client that waits to read.
+        reading = asyncio.create_task(read_points(125))  # the healthy client gets every frame
         await asyncio.to_thread(post_many, 5)
         rss_before = _rss_kib(hub.process.pid)
         statuses = await asyncio.to_thread(post_many, 120)
         assert statuses == [200] * 120
-        received = 0
-        while received < 125:  # the healthy client gets every frame
-            frame = json.loads(await asyncio.wait_for(reader.recv(), 10))
-            received += frame["type"] == "points"
+        await asyncio.wait_for(reading, 30)
         growth_mib = (_rss_kib(hub.process.pid) - rss_before) / 1024
         metrics = hub.get("/metrics").text
         dropped = int(
