@@ -151,19 +151,26 @@ class LocalBus:
 
     def publish(self, frame: dict[str, Any], encoded: str | None = None) -> None:
         """Deliver a frame to every interested subscriber; ``points`` frames are filtered per series.
-        ``encoded`` is the frame's JSON when the caller has it already (a frame from Redis)."""
-        whole = encoded
+        ``encoded`` is the frame's JSON when the caller has it already (a frame from Redis).
+
+        Its JSON is made once for all the sessions that take it whole, and a filtered copy once
+        for all the sessions with the same metric patterns (the dashboard's compare page gives
+        every viewer of one metric the same ones), never once per session."""
+        texts: dict[tuple[str, ...], str | None] = {}
+        host = frame.get("host")
         for sub in list(self.subscribers):
-            filtered = filter_frame(sub, frame)
-            if filtered is None:
+            if host is not None and not sub.wants_host(host):
                 continue
-            if filtered is frame:
-                if whole is None:
-                    whole = encode(frame)
-                text = whole
-            else:
-                text = encode(filtered)
-            self.dropped_frames += sub.offer(text)
+            if sub.metrics not in texts:
+                filtered = filter_series(sub, frame)
+                if filtered is frame:
+                    encoded = encoded or encode(frame)
+                    texts[sub.metrics] = encoded
+                else:
+                    texts[sub.metrics] = None if filtered is None else encode(filtered)
+            text = texts[sub.metrics]
+            if text is not None:
+                self.dropped_frames += sub.offer(text)
 
     async def start(self) -> None:
         return None
@@ -172,16 +179,15 @@ class LocalBus:
         return None
 
 
-def filter_frame(sub: Subscription, frame: dict[str, Any]) -> dict[str, Any] | None:
-    host = frame.get("host")
-    if host is not None and not sub.wants_host(host):
-        return None
+def filter_series(sub: Subscription, frame: dict[str, Any]) -> dict[str, Any] | None:
+    """The frame as ``sub``'s metric patterns let it through: itself when they keep all of it
+    (any frame but ``points``, or every series), a copy with the series they keep, or None."""
     if frame.get("type") != "points" or sub.metrics == ("*",):
         return frame
     series = [s for s in frame["series"] if sub.wants_metric(s["metric"])]
-    if not series:
-        return None
-    return {**frame, "series": series}
+    if len(series) == len(frame["series"]):
+        return frame
+    return {**frame, "series": series} if series else None
 
 
 def encode(frame: dict[str, Any]) -> str:
