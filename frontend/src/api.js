@@ -93,9 +93,11 @@ export async function hubHas(path) {
   return Boolean(spec.paths && spec.paths[path]);
 }
 
-/** The hub's alert rules: [{name, kind, metric, labels, host, host_labels, warning, critical, …}]. */
-export async function listRules(options) {
-  return (await getJSON("alerts/rules", {}, options)).rules ?? [];
+/** Each series' warning/critical levels, as the hub matches its rules, optionally for one host
+ * or metric: [{series_id, host, metric, labels, rule, warning, critical}]; a series no threshold
+ * rule selects is left out. */
+export async function listLevels({ host, metric } = {}, options) {
+  return (await getJSON("alerts/levels", { host, metric }, options)).levels ?? [];
 }
 
 /** Pending and firing alerts, firing first, with silenced_by and acked_by. */

@@ -200,6 +200,13 @@ export class TimeChart {
     return { ...spanAnnotations(this.spans, c, Date.now()), ...thresholdAnnotations(this.options.thresholds, c) };
   }
 
+  /** Draw these warning/critical lines ({warning, critical}, or null for none) from the next render. */
+  setThresholds(thresholds) {
+    if (JSON.stringify(thresholds) === JSON.stringify(this.options.thresholds ?? null)) return;
+    this.options.thresholds = thresholds;
+    this.chart.options.plugins.annotation.annotations = this.annotations();
+  }
+
   /** Shade alert spans [{from, to (null: still firing), severity}]; drawn at the next render. */
   setSpans(spans) {
     if (JSON.stringify(spans) === JSON.stringify(this.spans)) return;

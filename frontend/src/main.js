@@ -1,6 +1,6 @@
 // Entry point: one live connection and one host directory for the page, and a hash router
 // that mounts one panel at a time (#/, #/host/NAME?range=1h, #/compare, #/anomalies, #/alerts),
-// once the hub's alert rules (the charts' threshold lines) are read.
+// once the hub's levels of the series (the charts' threshold lines) are read.
 
 import "./style.css";
 import { addHostButton } from "./addhost.js";
@@ -14,7 +14,7 @@ import { mountAnomalies } from "./panels/anomalies.js";
 import { mountCompare } from "./panels/compare.js";
 import { mountHost } from "./panels/host.js";
 import { mountOverview } from "./panels/overview.js";
-import { loadRules } from "./thresholds.js";
+import { loadLevels } from "./thresholds.js";
 
 const live = new LiveConnection();
 const hosts = new HostDirectory();
@@ -112,4 +112,4 @@ refreshHosts();
 setInterval(refreshHosts, 30_000);
 alerts.refresh();
 live.start();
-loadRules().finally(route);
+loadLevels().finally(route);

@@ -1,81 +1,76 @@
-// Warning/critical levels come from the hub's alert rules (GET /api/v1/alerts/rules), so the
-// lines on a chart are the levels the hub alerts on: one source of truth. There is no browser
-// override any more (the localStorage one drew lines the hub did not alert on); change a level
-// with a [[alerts.rules]] entry in the hub's config, which replaces the built-in rule of that name.
-//
-// A series takes the levels of the first threshold rule that selects it, in the hub's order,
-// matched as the hub matches (hostpulse.hub.alerts.config.Rule.selects): metric and host globs
-// (or "~regex"), exact labels, exact host labels.
+// Warning/critical levels of each series come from the hub (GET /api/v1/alerts/levels): it
+// matches its own rules (the first threshold rule that selects a series, in the hub's order, by
+// metric and host globs or "~regex", labels and host labels) and answers the levels per series,
+// so the lines on a chart are the levels the hub alerts on and the browser matches nothing
+// itself. Change a level with a [[alerts.rules]] entry in the hub's config, which replaces the
+// built-in rule of that name.
 
-import { listRules } from "./api.js";
+import { listLevels } from "./api.js";
 
-let rules = [];
+const byId = new Map(); // series id -> entry of GET /api/v1/alerts/levels
+const byName = new Map(); // host, metric and labels -> the same entry
 
-/** fnmatch's glob, or the hub's "~regex" form, as an anchored RegExp. */
-export function patternRegExp(pattern) {
-  if (pattern.startsWith("~")) {
-    try {
-      return new RegExp(`^(?:${pattern.slice(1)})$`);
-    } catch {
-      return /$^/; // a Python-only regex feature: match nothing rather than everything
+function nameOf(host, metric, labels) {
+  const sorted = Object.keys(labels || {}).sort().map((k) => [k, labels[k]]);
+  return JSON.stringify([host ?? "", metric, sorted]);
+}
+
+/** Take levels the hub answered; with `scope` ({host} or {metric}) the cached entries of that
+ * host or metric are replaced, so a series that lost its levels loses its lines too. */
+export function setLevels(list, scope = {}) {
+  const inScope = (e) => (scope.host === undefined || e.host === scope.host)
+    && (scope.metric === undefined || e.metric === scope.metric);
+  for (const [name, e] of byName) {
+    if (inScope(e)) {
+      byName.delete(name);
+      byId.delete(e.series_id);
     }
   }
-  let out = "";
-  for (let i = 0; i < pattern.length; i += 1) {
-    const c = pattern[i];
-    if (c === "*") out += ".*";
-    else if (c === "?") out += ".";
-    else if (c === "[") {
-      const end = pattern.indexOf("]", i + 2);
-      if (end === -1) out += "\\[";
-      else {
-        let set = pattern.slice(i + 1, end).replace(/\\/g, "\\\\");
-        if (set.startsWith("!")) set = `^${set.slice(1)}`;
-        out += `[${set}]`;
-        i = end;
-      }
-    } else out += c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  for (const e of list || []) {
+    byId.set(e.series_id, e);
+    byName.set(nameOf(e.host, e.metric, e.labels), e);
   }
-  return new RegExp(`^${out}$`, "s");
 }
 
-function compile(rule) {
-  return { ...rule, metricRe: patternRegExp(rule.metric || "*"), hostRe: patternRegExp(rule.host || "*") };
-}
-
-/** Take the hub's rules (the `rules` list of GET /api/v1/alerts/rules). */
-export function setRules(list) {
-  rules = (list || [])
-    .filter((r) => r.kind === "threshold" && (typeof r.warning === "number" || typeof r.critical === "number"))
-    .map(compile);
-}
-
-/** Read the rules from the hub once; with none (an older hub, an error) charts draw no lines. */
-export async function loadRules() {
+/** Read the levels from the hub (all series, or one host's or metric's); on an error (an older
+ * hub without the route) the charts draw no lines rather than wrong ones. */
+export async function loadLevels(scope = {}) {
   try {
-    setRules(await listRules());
+    setLevels(await listLevels(scope), scope);
   } catch (error) {
-    console.warn("HostPulse: no alert rules, so no threshold lines:", error.message);
-    setRules([]);
+    console.warn("HostPulse: no alert levels, so no threshold lines:", error.message);
   }
 }
 
-const has = (want, got) => Object.entries(want || {}).every(([k, v]) => (got || {})[k] === v);
+let wanted = new Set(); // hosts asked for by levelsOfHost, read together a moment later
+let reading = null;
+const askedHosts = new Set();
 
-/** The first threshold rule selecting the series {host, metric, labels}; `hostLabels` are the
- * host's labels when known. */
-export function ruleFor(series, hostLabels = {}) {
-  return rules.find((r) => r.metricRe.test(series.metric) && r.hostRe.test(series.host ?? "")
-    && has(r.labels, series.labels) && has(r.host_labels, hostLabels)) ?? null;
+/** Make sure a host's levels are read (a host card of a host that joined after the page
+ * loaded): once per host per page; hosts asked for in the same moment are read together, as one
+ * request for every series once there are more than a few. Resolves when they are read. */
+export function levelsOfHost(host) {
+  if (askedHosts.has(host)) return reading ?? Promise.resolve();
+  askedHosts.add(host);
+  wanted.add(host);
+  reading ??= new Promise((resolve) => setTimeout(resolve, 200)).then(async () => {
+    const hosts = [...wanted];
+    wanted = new Set();
+    reading = null;
+    if (hosts.length > 3) await loadLevels();
+    else await Promise.all(hosts.map((host) => loadLevels({ host })));
+  });
+  return reading;
 }
 
-/** {warning, critical} (each only when the rule has it) for a series, or null. */
-export function thresholdsFor(series, hostLabels) {
-  const rule = ruleFor(series, hostLabels);
-  if (!rule) return null;
+/** {warning, critical} (each only when the rule has it) of a series {id} or {host, metric,
+ * labels}, or null when no threshold rule of the hub selects it. */
+export function thresholdsFor(series) {
+  const e = byId.get(series.id) ?? byName.get(nameOf(series.host, series.metric, series.labels));
+  if (!e) return null;
   const out = {};
-  if (typeof rule.warning === "number") out.warning = rule.warning;
-  if (typeof rule.critical === "number") out.critical = rule.critical;
+  if (typeof e.warning === "number") out.warning = e.warning;
+  if (typeof e.critical === "number") out.critical = e.critical;
   return out;
 }
 

@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { distinctLabels, planCharts } from "../src/panels/layout.js";
-import { setRules } from "../src/thresholds.js";
+import { setLevels } from "../src/thresholds.js";
 
-// The hub's rules as GET /api/v1/alerts/rules gives them: the charts' lines come from there.
-const rule = (name, metric, warning, critical) => ({ name, kind: "threshold", metric, labels: {}, host: "*", host_labels: {}, warning, critical });
-setRules([rule("cpu_high", "cpu.percent", 80, 90), rule("memory_high", "mem.percent", 90, 95)]);
+// The hub's levels as GET /api/v1/alerts/levels gives them (per series): the charts' lines.
+const levels = (rule, metric, labelSets, warning, critical) =>
+  labelSets.map((labels) => ({ series_id: null, host: "h", metric, labels, rule, warning, critical }));
+setLevels([
+  ...levels("cpu_high", "cpu.percent", [{ cpu: "total" }, { cpu: "0" }, { cpu: "1" }], 80, 90),
+  ...levels("memory_high", "mem.percent", [{}], 90, 95),
+]);
 
 let id = 0;
 const s = (metric, unit, labels = {}) => ({ id: ++id, host: "h", metric, unit, labels });

@@ -1,36 +1,31 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { level, patternRegExp, setRules, thresholdsFor } from "../src/thresholds.js";
+import { level, setLevels, thresholdsFor } from "../src/thresholds.js";
 
-const rule = (over) => ({ kind: "threshold", metric: "*", labels: {}, host: "*", host_labels: {}, warning: null, critical: null, ...over });
+// Entries as GET /api/v1/alerts/levels answers them: the hub has matched its rules already.
+const entry = (over) => ({ series_id: 1, host: "db1", metric: "disk.percent", labels: { mount: "/" }, rule: "root", warning: 70, critical: 80, ...over });
 
-test("globs and ~regex match as the hub's fnmatch and re.match(…\\Z) do", () => {
-  assert.ok(patternRegExp("disk.*").test("disk.percent"));
-  assert.ok(!patternRegExp("disk.*").test("diskio.percent"));
-  assert.ok(patternRegExp("web?").test("web1") && !patternRegExp("web?").test("web10"));
-  assert.ok(patternRegExp("db[0-9]").test("db3") && !patternRegExp("db[!0-9]").test("db3"));
-  assert.ok(patternRegExp("a+b").test("a+b") && !patternRegExp("a+b").test("aab"));
-  assert.ok(patternRegExp("~cpu\\.(percent|busy)").test("cpu.busy"));
-  assert.ok(!patternRegExp("~cpu").test("cpu.percent"));
+test("a series finds the levels the hub answered for it, by id or by host, metric and labels", () => {
+  setLevels([
+    entry({}),
+    entry({ series_id: 2, labels: { mount: "/data", fs: "ext4" }, rule: "disk_full", warning: 85, critical: 95 }),
+    entry({ series_id: 3, host: "x", metric: "cpu.percent", labels: { cpu: "total" }, rule: "cpu_high", warning: null, critical: 90 }),
+  ]);
+  assert.deepEqual(thresholdsFor({ id: 1 }), { warning: 70, critical: 80 });
+  // Labels in any order name the same series.
+  assert.deepEqual(thresholdsFor({ host: "db1", metric: "disk.percent", labels: { fs: "ext4", mount: "/data" } }), { warning: 85, critical: 95 });
+  assert.deepEqual(thresholdsFor({ host: "x", metric: "cpu.percent", labels: { cpu: "total" } }), { critical: 90 });
+  // No entry: no threshold rule of the hub selects it, so no lines (the browser matches nothing).
+  assert.equal(thresholdsFor({ id: 9, host: "db1", metric: "disk.percent", labels: { mount: "/boot" } }), null);
+  assert.equal(thresholdsFor({ host: "web1", metric: "disk.percent", labels: { mount: "/" } }), null);
 });
 
-test("a series takes the levels of the first threshold rule selecting it", () => {
-  setRules([
-    rule({ name: "host_down", kind: "host_down" }),
-    rule({ name: "root", metric: "disk.percent", labels: { mount: "/" }, host: "db*", warning: 70, critical: 80 }),
-    rule({ name: "disk_full", metric: "disk.percent", warning: 85, critical: 95 }),
-    rule({ name: "cpu_high", metric: "cpu.percent", critical: 90 }),
-    rule({ name: "lab", metric: "room.temp", host_labels: { site: "lab" }, warning: 30 }),
-  ]);
-  const disk = (host, mount) => ({ host, metric: "disk.percent", labels: { mount } });
-  assert.deepEqual(thresholdsFor(disk("db1", "/")), { warning: 70, critical: 80 });
-  assert.deepEqual(thresholdsFor(disk("db1", "/data")), { warning: 85, critical: 95 });
-  assert.deepEqual(thresholdsFor(disk("web1", "/")), { warning: 85, critical: 95 });
-  assert.deepEqual(thresholdsFor({ host: "x", metric: "cpu.percent", labels: { cpu: "0" } }), { critical: 90 });
-  assert.equal(thresholdsFor({ host: "x", metric: "mem.used", labels: {} }), null);
-  const temp = { host: "x", metric: "room.temp", labels: {} };
-  assert.deepEqual(thresholdsFor(temp, { site: "lab" }), { warning: 30 });
-  assert.equal(thresholdsFor(temp, { site: "home" }), null);
+test("levels read again for a host replace that host's, and only those", () => {
+  setLevels([entry({}), entry({ series_id: 5, host: "db2" })]);
+  setLevels([entry({ series_id: 6, labels: { mount: "/srv" } })], { host: "db1" });
+  assert.equal(thresholdsFor({ id: 1 }), null); // db1's "/" lost its rule
+  assert.deepEqual(thresholdsFor({ id: 6 }), { warning: 70, critical: 80 });
+  assert.deepEqual(thresholdsFor({ id: 5 }), { warning: 70, critical: 80 }); // db2's stay
 });
 
 test("a level missing from a rule is never reached", () => {

@@ -11,6 +11,7 @@ from typing import Any
 from tortoise.expressions import Q
 
 from hostpulse.hub.alerts.models import AlertAck, AlertState
+from hostpulse.hub.alerts.states import Transition
 from hostpulse.hub.alerts.store import series_key
 
 Episode = tuple[str, str, int, int]  # rule, host, series_key, starts_at
@@ -27,10 +28,10 @@ async def active(now_ms: int) -> list[AlertAck]:
     if not rows:
         return []
     firing = await firing_episodes({r.host for r in rows})
-    over = [r.id for r in rows if _episode(r) not in firing]
+    over = {r.id for r in rows if _episode(r) not in firing}
     if over:
-        await AlertAck.filter(id__in=over, ends_at__isnull=True).update(ends_at=now_ms)
-    return [r for r in rows if r.id not in set(over)]
+        await AlertAck.filter(id__in=sorted(over), ends_at__isnull=True).update(ends_at=now_ms)
+    return [r for r in rows if r.id not in over]
 
 
 async def firing_episodes(hosts: Iterable[str]) -> set[Episode]:
@@ -42,6 +43,11 @@ async def firing_episodes(hosts: Iterable[str]) -> set[Episode]:
 
 def _episode(ack: AlertAck) -> Episode:
     return (ack.rule, ack.host, ack.series_key, ack.starts_at)
+
+
+def episode_of(t: Transition) -> Episode:
+    """The episode a transition (a repeat's) belongs to, as an ack names it."""
+    return (t.rule, t.host, series_key(t.series_id), t.starts_at or 0)
 
 
 def acked_by(acks: Sequence[AlertAck], alert: dict[str, Any]) -> int | None:

@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fnmatch import translate
+from types import MappingProxyType
 from typing import Any
 
 from hostpulse.hub.errors import SettingsError
@@ -21,6 +22,7 @@ BUILT_NOTIFIER_KINDS = NOTIFIER_KINDS
 OVER = ("last", "avg", "max", "min")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+_NO_LABELS: Mapping[str, str] = MappingProxyType({})
 
 
 def parse_duration_ms(key: str, raw: Any) -> int:
@@ -66,12 +68,26 @@ class Rule:
     metric_re: re.Pattern[str] = field(default=re.compile(".*"), compare=False, repr=False)
     host_re: re.Pattern[str] = field(default=re.compile(".*"), compare=False, repr=False)
 
-    def selects(self, host: str, metric: str, labels: Mapping[str, str]) -> bool:
-        """Whether this rule watches the series; called once per new series, not per sample."""
+    def selects(
+        self,
+        host: str,
+        metric: str,
+        labels: Mapping[str, str],
+        host_labels: Mapping[str, str] = _NO_LABELS,
+    ) -> bool:
+        """Whether this rule watches the series ``metric`` ``labels`` of ``host``, whose labels
+        are ``host_labels``: the one matcher of the hub, the evaluator's and the dashboard's
+        levels' (GET /api/v1/alerts/levels). Called once per series, not per sample."""
         return (
             self.metric_re.match(metric) is not None
-            and self.host_re.match(host) is not None
             and all(labels.get(k) == v for k, v in self.labels.items())
+            and self.selects_host(host, host_labels)
+        )
+
+    def selects_host(self, host: str, host_labels: Mapping[str, str] = _NO_LABELS) -> bool:
+        """Whether the rule's ``host`` pattern and ``host_labels`` take this host."""
+        return self.host_re.match(host) is not None and all(
+            host_labels.get(k) == v for k, v in self.host_labels.items()
         )
 
     def as_json(self) -> dict[str, Any]:

@@ -10,7 +10,7 @@ at most); window rules (avg/max/min) keep their aggregate as points arrive
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +76,8 @@ class Evaluator:
         #: host → (newest sample ts, its collection interval estimate in ms)
         self.hosts: dict[str, tuple[int, int]] = {}
         self._series_seen: dict[int, tuple[int, int]] = {}
+        #: host → its labels (the hosts table), for rules that select by ``host_labels``
+        self.host_labels: dict[str, Mapping[str, str]] = {}
         self._timer_rules = [
             i for i, r in enumerate(self.rules) if r.kind in ("host_down", "absent")
         ]
@@ -87,15 +89,37 @@ class Evaluator:
             if inst.series_id is not None:
                 self._plans.pop(inst.series_id, None)  # its plan holds the instance it replaces
 
+    def set_host_labels(self, labels: Mapping[str, Mapping[str, str]]) -> None:
+        """Take hosts' labels (the hosts table). The series of a host whose labels changed are
+        matched again now; their instances, and so their states, stay."""
+        changed = {h for h, got in labels.items() if self.host_labels.get(h, {}) != got}
+        self.host_labels.update(labels)
+        if not changed:
+            return
+        for ref in [ref for ref in self._series.values() if ref.host in changed]:
+            self._series_rules[ref.id] = self._select(ref)
+            self._plans.pop(ref.id, None)  # planned again at the series' next batch
+
+    def threshold_of(self, ref: SeriesRef) -> Rule | None:
+        """The first threshold rule, in the hub's order, that selects the series: the levels the
+        dashboard draws for it (GET /api/v1/alerts/levels)."""
+        for i in self._rules_of(ref):
+            if self.rules[i].kind == "threshold":
+                return self.rules[i]
+        return None
+
+    def _select(self, ref: SeriesRef) -> tuple[int, ...]:
+        host_labels = self.host_labels.get(ref.host, {})
+        return tuple(
+            i for i, r in enumerate(self.rules)
+            if r.kind in ("threshold", "anomaly", "absent")
+            and r.selects(ref.host, ref.metric, ref.labels, host_labels)
+        )  # fmt: skip
+
     def _rules_of(self, ref: SeriesRef) -> tuple[int, ...]:
         found = self._series_rules.get(ref.id)
         if found is None:
-            found = tuple(
-                i for i, r in enumerate(self.rules)
-                if r.kind in ("threshold", "anomaly", "absent")
-                and r.selects(ref.host, ref.metric, ref.labels)
-            )  # fmt: skip
-            self._series_rules[ref.id] = found
+            found = self._series_rules[ref.id] = self._select(ref)
             self._series[ref.id] = ref
         return found
 
@@ -175,7 +199,7 @@ class Evaluator:
             rule = self.rules[i]
             if rule.kind == "host_down":
                 for host, (last, interval) in self.hosts.items():
-                    if rule.host_re.match(host) is None:
+                    if not rule.selects_host(host, self.host_labels.get(host, {})):
                         continue
                     ref = SeriesRef(-1, host, "", {})
                     down = now_ms - last > silence_limit_ms(rule, interval)

@@ -23,6 +23,9 @@ log = logging.getLogger("hostpulse.alerts")
 
 #: Host-down and absent rules are judged this often; their limits are 30 s and up.
 TICK_S = 1.0
+#: Hosts' labels (for rules with ``host_labels``) are read again this often: an admin adding a
+#: host with labels (POST /api/v1/install/hosts) is heard within it, by every hub on the database.
+HOST_LABELS_S = 30.0
 #: Transitions one ``alerts`` frame carries at most: a fleet going down is one frame of this many
 #: and ``"truncated": true``, upon which a dashboard reads /api/v1/alerts instead. The frame is
 #: built on the ingest path: 1,000 transitions cut to 200 took 116 µs to build and encode, one
@@ -89,6 +92,7 @@ class AlertService:
                 bus = hub_state().bus
         self.bus = bus
         self.evaluator.restore(await store.load_active())
+        self.evaluator.set_host_labels(await store.host_labels())
         for host, last in (await store.host_last_seen()).items():
             self.evaluator.hosts.setdefault(host, (last, 0))
         self.delivery.start()
@@ -102,8 +106,15 @@ class AlertService:
         await self.delivery.stop()
 
     async def _tick(self) -> None:
+        labels_read = time.monotonic()
         while True:
             await asyncio.sleep(TICK_S)
+            if time.monotonic() - labels_read >= HOST_LABELS_S:
+                labels_read = time.monotonic()
+                try:
+                    self.evaluator.set_host_labels(await store.host_labels())
+                except Exception:
+                    log.exception("reading the hosts' labels failed; the last ones stay")
             now = int(time.time() * 1000)
             transitions = self.evaluator.tick(now)
             if transitions:
@@ -122,7 +133,4 @@ class AlertService:
         if not repeats:
             return repeats
         quiet = acks.episodes(await acks.active(int(time.time() * 1000)))
-        return [
-            (t, k) for t, k in repeats
-            if (t.rule, t.host, store.series_key(t.series_id), t.starts_at) not in quiet
-        ]  # fmt: skip
+        return [(t, k) for t, k in repeats if acks.episode_of(t) not in quiet]

@@ -186,6 +186,12 @@ async def _stored_states(
     return out
 
 
+async def host_labels() -> dict[str, dict[str, str]]:
+    """Each known host's labels, for rules that select by ``host_labels``."""
+    rows = await conn().execute_query_dict('SELECT "name", "labels" FROM "hosts"')
+    return {r["name"]: _json(r["labels"]) or {} for r in rows}
+
+
 def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str | bytes) else value
 
@@ -290,5 +296,5 @@ async def outbox_counts() -> dict[str, int]:
     return out
 
 
-__all__ = ["Claimed", "claim", "flush", "host_last_seen", "load_active",
+__all__ = ["Claimed", "claim", "flush", "host_labels", "host_last_seen", "load_active",
            "mark_failed", "mark_sent", "outbox_counts"]  # fmt: skip

@@ -1,11 +1,14 @@
-"""The alerts API: what fires, the rules (the dashboard's warning/critical lines), the history,
-delivery status, silences and acknowledgements. Viewer-authenticated like the read API; POST and DELETE pass the
-app's Origin check (hostpulse.hub.auth.viewers.install_request_guards), so a page of another site
-cannot make or lift a silence (or an ack) with a logged-in viewer's cookie. Making or ending either
-publishes an ``alerts`` frame with ``changed``, so every open alerts page reads them again."""
+"""The alerts API: what fires, the rules, each series' levels (the dashboard's warning/critical
+lines), the history, delivery status, silences and acknowledgements. Viewer-authenticated like the
+read API; POST and DELETE pass the app's Origin check
+(hostpulse.hub.auth.viewers.install_request_guards), so a page of another site cannot make or lift
+a silence (or an ack) with a logged-in viewer's cookie. Making or ending either publishes an
+``alerts`` frame with ``changed``, so every open alerts page reads them again."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, TypeVar
@@ -21,12 +24,14 @@ from quart_schema import (
 
 from hostpulse.hub.alerts import acks, silences, store
 from hostpulse.hub.alerts.config import Rule
+from hostpulse.hub.alerts.evaluator import SeriesRef
 from hostpulse.hub.alerts.models import AlertAck, AlertSilence, AlertState, AlertTransition
 from hostpulse.hub.alerts.service import AlertService
 from hostpulse.hub.api.schemas import EpochMs, answers, errors
-from hostpulse.hub.api.wire import HostFilter
+from hostpulse.hub.api.wire import HostFilter, MetricFilter
 from hostpulse.hub.auth.viewers import require_viewer
 from hostpulse.hub.errors import BadRequest, NotFound
+from hostpulse.hub.storage.models import Series
 from hostpulse.wire import now_ms
 
 blueprint = Blueprint("alerts", __name__, url_prefix="/api/v1/alerts")
@@ -78,6 +83,20 @@ class RuleOut(_Answer):
 
 class RuleList(_Answer):
     rules: list[RuleOut]
+
+
+class LevelOut(_Answer):
+    series_id: int
+    host: str
+    metric: str
+    labels: dict[str, str]
+    rule: str = Field(description="the first threshold rule, in the hub's order, selecting it")
+    warning: float | None
+    critical: float | None
+
+
+class LevelList(_Answer):
+    levels: list[LevelOut]
 
 
 class TransitionOut(_Answer):
@@ -176,6 +195,12 @@ class AlertsQuery:
 
 
 @dataclass
+class LevelsQuery:
+    host: HostFilter | None = None
+    metric: MetricFilter | None = None
+
+
+@dataclass
 class HistoryQuery:
     host: HostFilter | None = None
     rule: Name | None = None
@@ -264,8 +289,49 @@ async def list_alerts(query_args: AlertsQuery) -> dict[str, object]:
 @blueprint.get("/rules")
 @answers(RuleList, 401, 503)
 async def list_rules() -> dict[str, object]:
-    """The rules this hub evaluates, built-in ones included: the source of the charts' lines."""
+    """The rules this hub evaluates, built-in ones included (each series' levels: /levels)."""
     return {"rules": [_rule_json(r) for r in _service().config.rules]}
+
+
+#: Series matched between two yields to the event loop: a first request for 10,000 series under
+#: 200 rules matches 2 million (rule, series) pairs, which must not stall ingest in one piece.
+LEVELS_SLICE = 500
+
+
+@blueprint.get("/levels")
+@validate_querystring(LevelsQuery)
+@answers(LevelList, 400, 401, 503)
+async def list_levels(query_args: LevelsQuery) -> dict[str, object]:
+    """Each stored series' warning/critical levels, narrowed like /series to one host and one
+    metric: those of the first threshold rule that selects it, matched by the rules' own matcher
+    (globs, ``~regex``, labels, host labels), so the dashboard's lines are the levels the hub
+    alerts on. A series no threshold rule selects is left out."""
+    rows = Series.all().order_by("host__name", "metric", "labels_key")
+    if query_args.host:
+        rows = rows.filter(host__name=query_args.host)
+    if query_args.metric:
+        rows = rows.filter(metric=query_args.metric)
+    found = await rows.values("id", "metric", "labels", "host__name", "host__labels")
+    evaluator = _service().evaluator
+    # The labels just read: the levels answered are those the evaluator judges the series by.
+    evaluator.set_host_labels({r["host__name"]: _labels(r["host__labels"]) for r in found})
+    out = []
+    for lo in range(0, len(found), LEVELS_SLICE):
+        if lo:
+            await asyncio.sleep(0)
+        for r in found[lo : lo + LEVELS_SLICE]:
+            ref = SeriesRef(r["id"], r["host__name"], r["metric"], _labels(r["labels"]))
+            rule = evaluator.threshold_of(ref)
+            if rule is not None:
+                out.append({"series_id": ref.id, "host": ref.host, "metric": ref.metric,
+                            "labels": ref.labels, "rule": rule.name, "warning": rule.warning,
+                            "critical": rule.critical})  # fmt: skip
+    return {"levels": out}
+
+
+def _labels(value: object) -> dict[str, str]:
+    labels = json.loads(value) if isinstance(value, str | bytes) else value
+    return dict(labels) if isinstance(labels, dict) else {}
 
 
 @blueprint.get("/history")

@@ -11,7 +11,7 @@ import { rangeFromParams, rangeToParams } from "../ranges.js";
 import { markDirty, track, untrack } from "../render.js";
 import { SeriesBuffer } from "../store.js";
 import { colorFor } from "../theme.js";
-import { thresholdsFor } from "../thresholds.js";
+import { loadLevels, thresholdsFor } from "../thresholds.js";
 import { rangeToolbar } from "./toolbar.js";
 
 const MAX_HOSTS = 12;
@@ -75,6 +75,9 @@ export function mountCompare(view, { live, params, navigate }) {
   }
 
   async function build() {
+    // The metric's levels read again first: a series new since the page loaded gets its lines.
+    await loadLevels({ metric: current().metric });
+    if (destroyed) return;
     const picked = fillControls();
     if (chart) { untrack(chart); chart.destroy(); chart = null; }
     buffers.clear();

@@ -15,6 +15,7 @@ import { rangeFromParams } from "../ranges.js";
 import { markDirty, track, untrack } from "../render.js";
 import { SeriesBuffer } from "../store.js";
 import { colorFor } from "../theme.js";
+import { loadLevels } from "../thresholds.js";
 import { rangeToolbar } from "./toolbar.js";
 import { planCharts } from "./layout.js";
 
@@ -97,7 +98,7 @@ export function mountHost(view, { live, hosts, alerts, params, navigate }) {
 
   function buildCharts(seriesList) {
     const known = new Set(buffers.keys());
-    const plan = planCharts(seriesList, host.labels);
+    const plan = planCharts(seriesList);
     for (const group of plan) {
       let section = sections.querySelector(`section[data-group="${CSS.escape(group.id)}"]`);
       if (!section) {
@@ -168,7 +169,8 @@ export function mountHost(view, { live, hosts, alerts, params, navigate }) {
   }
 
   async function loadSeries() {
-    const seriesList = await listSeries({ host: name });
+    // The host's levels read again with its series: a series new since the page loaded gets its lines.
+    const [seriesList] = await Promise.all([listSeries({ host: name }), loadLevels({ host: name })]);
     if (destroyed) return;
     const before = new Set(buffers.keys());
     buildCharts(seriesList);

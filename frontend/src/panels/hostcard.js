@@ -11,7 +11,7 @@ import { markDirty, track, untrack, isVisible } from "../render.js";
 import { drawSparkline } from "../sparkline.js";
 import { SeriesBuffer } from "../store.js";
 import { colorFor, colors } from "../theme.js";
-import { level, thresholdsFor } from "../thresholds.js";
+import { level, levelsOfHost, thresholdsFor } from "../thresholds.js";
 
 export const CPU = "cpu.percent";
 export const WINDOW_MS = 5 * 60_000;
@@ -34,7 +34,7 @@ export class HostCard {
     this.buffer = null;
     this.cpuNow = null;
     this.mem = null;
-    this.disks = new Map(); // mount -> percent
+    this.disks = new Map(); // mount -> {value: percent, labels}
     this.rx = new Map(); // iface -> B/s
     this.tx = new Map();
     this.netHistory = [];
@@ -67,10 +67,21 @@ export class HostCard {
       units: ["%"],
       mini: true,
       fill: true,
-      thresholds: thresholdsFor({ host: host.name, metric: CPU, labels: { cpu: "total" } }, host.labels),
+      thresholds: thresholdsFor(this.cpuTotal),
       windowMs: WINDOW_MS,
     });
     track(this.chart);
+    if (!this.chart.options.thresholds) {
+      // A host that joined after the page read the levels: read its own, then draw them.
+      levelsOfHost(host.name).then(() => {
+        this.chart.setThresholds(thresholdsFor(this.cpuTotal));
+        markDirty(this.chart);
+      });
+    }
+  }
+
+  get cpuTotal() {
+    return { host: this.host.name, metric: CPU, labels: { cpu: "total" } };
   }
 
   attachCpu(series) {
@@ -100,7 +111,7 @@ export class HostCard {
         this.mem = last[1];
         break;
       case "disk.percent":
-        this.disks.set(labels.mount ?? JSON.stringify(labels), last[1]);
+        this.disks.set(labels.mount ?? JSON.stringify(labels), { value: last[1], labels });
         break;
       case "net.rx_bytes_per_s":
         this.rx.set(labels.iface ?? "", last[1]);
@@ -131,7 +142,7 @@ export class HostCard {
   }
 
   get disk() {
-    return this.disks.size ? Math.max(...this.disks.values()) : null;
+    return this.disks.size ? Math.max(...[...this.disks.values()].map((d) => d.value)) : null;
   }
 
   /** Values the overview sorts by. */
@@ -154,8 +165,18 @@ export class HostCard {
     return filter.toLowerCase().split(/\s+/).every((word) => text.includes(word));
   }
 
-  setMeter(m, value, metric, labels = {}) {
-    const lvl = level(value, thresholdsFor({ host: this.host.name, metric, labels }, this.host.labels));
+  /** The meter's level: the worst of its series', each against its own levels (the hub's). */
+  levelOf(metric, readings) {
+    const order = ["ok", "warning", "critical"];
+    let worst = "ok";
+    for (const { value, labels } of readings) {
+      const lvl = level(value, thresholdsFor({ host: this.host.name, metric, labels }));
+      if (order.indexOf(lvl) > order.indexOf(worst)) worst = lvl;
+    }
+    return worst;
+  }
+
+  setMeter(m, value, lvl) {
     if (m.el.dataset.level !== lvl) m.el.dataset.level = lvl;
     const width = `${value === null ? 0 : Math.round(Math.max(0, Math.min(100, value)))}%`;
     if (m.fill.style.width !== width) m.fill.style.width = width;
@@ -177,9 +198,9 @@ export class HostCard {
     if (this.anomalyEl.hidden !== (this.anomalies.size === 0)) this.anomalyEl.hidden = this.anomalies.size === 0;
     if (this.el.dataset.anomalies !== String(this.anomalies.size)) this.el.dataset.anomalies = String(this.anomalies.size);
     setText(this.anomalyEl, `${this.anomalies.size} anomal${this.anomalies.size === 1 ? "y" : "ies"}`);
-    this.setMeter(this.cpuMeter, this.cpuNow, CPU, { cpu: "total" });
-    this.setMeter(this.memMeter, this.mem, "mem.percent");
-    this.setMeter(this.diskMeter, this.disk, "disk.percent");
+    this.setMeter(this.cpuMeter, this.cpuNow, this.levelOf(CPU, [{ value: this.cpuNow, labels: { cpu: "total" } }]));
+    this.setMeter(this.memMeter, this.mem, this.levelOf("mem.percent", [{ value: this.mem, labels: {} }]));
+    this.setMeter(this.diskMeter, this.disk, this.levelOf("disk.percent", this.disks.values()));
     this.refreshAlerts();
     const net = this.net;
     setText(this.netValue, net === null ? "–" : formatValue(net, "B/s"));

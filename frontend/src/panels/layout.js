@@ -47,14 +47,14 @@ export function distinctLabels(seriesList) {
   };
 }
 
-function chartFor(id, title, series, labelOf, hostLabels) {
+function chartFor(id, title, series, labelOf) {
   const units = [...new Set(series.map((s) => s.unit || ""))].slice(0, MAX_AXES);
   const kept = series.filter((s) => units.includes(s.unit || "")).sort(byLabels);
   const metrics = [...new Set(kept.map((s) => s.metric))];
-  // Thresholds (the hub's rules) apply when every series on the chart that has some has the
+  // Thresholds (the hub's levels of each series) apply when every series on the chart that has some has the
   // same ones: mem.percent's lines on the chart it shares with swap.percent, which has none.
   const levels = units.length === 1
-    ? kept.map((s) => thresholdsFor(s, hostLabels)).filter(Boolean).map((t) => JSON.stringify(t)) : [];
+    ? kept.map((s) => thresholdsFor(s)).filter(Boolean).map((t) => JSON.stringify(t)) : [];
   const thresholds = levels.length && new Set(levels).size === 1 ? JSON.parse(levels[0]) : null;
   return {
     id,
@@ -68,9 +68,9 @@ function chartFor(id, title, series, labelOf, hostLabels) {
   };
 }
 
-/** Plan a host page from its series list: [{id, title, charts: [{id, title, units, entries}]}];
- * `hostLabels` pick the alert rules that select by host labels. */
-export function planCharts(seriesList, hostLabels = {}) {
+/** Plan a host page from its series list: [{id, title, charts: [{id, title, units, entries}]}],
+ * with each chart's threshold lines from the levels the hub answered (thresholds.js). */
+export function planCharts(seriesList) {
   const groups = new Map();
   for (const s of seriesList) {
     const g = groupOf(s.metric);
@@ -87,7 +87,7 @@ export function planCharts(seriesList, hostLabels = {}) {
     const charts = [];
     if (group.multiAxis) {
       const label = (s) => [s.metric, formatLabels(s.labels)].filter(Boolean).join(" ");
-      charts.push(chartFor(`${group.id}/all`, group.title, group.series, label, hostLabels));
+      charts.push(chartFor(`${group.id}/all`, group.title, group.series, label));
       return { id: group.id, title: group.title, charts };
     }
     const byMetric = new Map();
@@ -103,12 +103,12 @@ export function planCharts(seriesList, hostLabels = {}) {
         if (!loose.has(unit)) loose.set(unit, []);
         loose.get(unit).push(list[0]);
       } else {
-        charts.push(chartFor(metric, metric, list, distinctLabels(list), hostLabels));
+        charts.push(chartFor(metric, metric, list, distinctLabels(list)));
       }
     }
     for (const [unit, list] of loose) {
-      if (list.length === 1) charts.push(chartFor(list[0].metric, list[0].metric, list, (s) => s.metric, hostLabels));
-      else charts.push(chartFor(`${group.id}/${unit || "count"}`, `${group.title}${unit ? ` (${unit})` : ""}`, list, (s) => s.metric, hostLabels));
+      if (list.length === 1) charts.push(chartFor(list[0].metric, list[0].metric, list, (s) => s.metric));
+      else charts.push(chartFor(`${group.id}/${unit || "count"}`, `${group.title}${unit ? ` (${unit})` : ""}`, list, (s) => s.metric));
     }
     // Charts with thresholds (usage) first: they are what people look at.
     charts.sort((a, b) => Number(Boolean(b.thresholds)) - Number(Boolean(a.thresholds)));
