@@ -33,6 +33,7 @@ from hostpulse.hub.storage.compactor import Compactor
 from hostpulse.hub.storage.database import close_database, connection, open_database
 from hostpulse.hub.storage.registry import SeriesRegistry
 from hostpulse.hub.storage.writer import Writer, WriteRefused
+from hostpulse.hub.web.cycles import let_closed_connections_go
 from hostpulse.hub.web.gzip_body import GzipRequestMiddleware
 from hostpulse.hub.web.security import install_security_headers
 from hostpulse.wire import error_body
@@ -57,6 +58,7 @@ with contextlib.suppress(ImportError):
 
 def create_app(settings: Settings | None = None) -> Quart:
     settings = settings or Settings()
+    let_closed_connections_go()  # Hypercorn's, for whatever serves this app (hub/web/cycles.py)
     app = Quart(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.config["BODY_TIMEOUT"] = settings.body_timeout_s  # Quart answers a slower body 408
