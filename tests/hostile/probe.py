@@ -3,8 +3,11 @@ ordinary agent whose batches must all be stored exactly once."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -35,32 +38,109 @@ class Background:
         raise NotImplementedError
 
 
-class HealthProbe(Background):
-    """GET /healthz every ``every_s``; each latency in ms. It probes at least ``min_probes`` times
-    (1 s at 20 ms) so that a percentile of a short scenario is one of many probes, not of twelve."""
+#: A server that does nothing but answer, in a process of its own: what a probe costs on this
+#: machine at a given moment when no hub work stands in its way. Asyncio, like the hub's loop.
+CONTROL_SERVER = """
+import asyncio, sys
 
-    def __init__(self, hub: LiveHub, every_s: float = 0.02, min_probes: int = 50) -> None:
+async def answer(reader, writer):
+    try:
+        while await reader.readuntil(b"\\r\\n\\r\\n"):
+            writer.write(b"HTTP/1.1 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok")
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    writer.close()
+
+async def main():
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await asyncio.to_thread(sys.stdin.read)  # until the probe closes our stdin, or dies
+
+asyncio.run(main())
+"""
+
+
+class HealthProbe(Background):
+    """GET /healthz every ``every_s``, and at the same instant GET a control server; each latency
+    in ms. It probes at least ``min_probes`` times (1 s at 20 ms) so that a short scenario is
+    judged on many probes, not on twelve.
+
+    Issue 18's bar is /healthz under 100 ms while the hostile client runs, and the stalls it
+    found held /healthz for 2 to 60 s. On a shared 2-core machine a probe of an unstalled hub
+    (median 2.7 ms) still reached 140 ms about one run in ten, and one probe alone cannot say
+    whether the hub or the machine (another process on both cores, this test process holding
+    its GIL) stalled. The control tells these apart: a tiny asyncio server in a process of its
+    own (CONTROL_SERVER), probed concurrently with the hub each time. A hub probe at or over
+    the bar counts against the hub unless the control probe of that instant took
+    ``machine_stall_ms`` (20 ms) or more: then the machine, or this process, stalled too, and
+    the probe is excused (and counted in the summary). The control cannot excuse a hub slowed
+    by its own work, or by sharing the cores with busy processes: it is an idle process, which
+    the scheduler wakes at once. No probe may pass ``max_ms`` (1 s), excused or not."""
+
+    def __init__(self, hub: LiveHub, every_s: float = 0.02, min_probes: int = 50,
+                 machine_stall_ms: float = 20) -> None:
         super().__init__()
         self.hub, self.every_s, self.min_probes = hub, every_s, min_probes
+        self.machine_stall_ms = machine_stall_ms
         self.ms: list[float] = []
+        self.control_ms: list[float] = []  # the control probe of the same instant as ms[i]
+        self._control: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> Self:
+        self._control = subprocess.Popen([sys.executable, "-c", CONTROL_SERVER], text=True,
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        assert self._control.stdout is not None
+        self._control_url = f"http://127.0.0.1:{int(self._control.stdout.readline())}/"
+        return super().__enter__()
 
     def __exit__(self, *exc: object) -> None:
         deadline = time.monotonic() + 10
         while len(self.ms) < self.min_probes and time.monotonic() < deadline:
             time.sleep(self.every_s)
-        super().__exit__(*exc)
+        try:
+            super().__exit__(*exc)
+        finally:
+            assert self._control is not None and self._control.stdin is not None
+            self._control.stdin.close()
+            self._control.wait(10)
 
     def _run(self) -> None:
-        with httpx.Client(timeout=30) as client:
-            while not self._stop.is_set():
-                start = time.perf_counter()
-                status = client.get(f"{self.hub.url}/healthz").status_code
-                self.ms.append((time.perf_counter() - start) * 1000 if status == 200 else 1e9)
-                self._stop.wait(self.every_s)
+        asyncio.run(self._probe())
 
-    def summary(self) -> str:
+    async def _probe(self) -> None:
+        async def timed(client: httpx.AsyncClient, url: str) -> float:
+            start = time.perf_counter()
+            status = (await client.get(url)).status_code
+            return (time.perf_counter() - start) * 1000 if status == 200 else 1e9
+
+        async with httpx.AsyncClient(timeout=30) as client:
+            while not self._stop.is_set():
+                hub, control = await asyncio.gather(timed(client, f"{self.hub.url}/healthz"),
+                                                    timed(client, self._control_url))
+                self.ms.append(hub)
+                self.control_ms.append(control)
+                await asyncio.sleep(self.every_s)
+
+    def over(self, bar_ms: float) -> tuple[list[float], list[float]]:
+        """The hub probes at or over ``bar_ms``: (those held against the hub, those excused
+        because the control probe of the same instant was slow too)."""
+        slow = [(ms, c) for ms, c in zip(self.ms, self.control_ms, strict=True) if ms >= bar_ms]
+        return ([ms for ms, c in slow if c < self.machine_stall_ms],
+                [ms for ms, c in slow if c >= self.machine_stall_ms])
+
+    def summary(self, bar_ms: float = 100) -> str:
+        held, excused = self.over(bar_ms)
         return (f"/healthz n={len(self.ms)} median={statistics.median(self.ms):.1f} ms "
-                f"p95={self.p95():.1f} ms max={max(self.ms):.1f} ms")
+                f"p95={self.p95():.1f} ms max={max(self.ms):.1f} ms; {len(held) + len(excused)} "
+                f"at or over {bar_ms:g} ms, {len(excused)} of them excused by the control "
+                f"(median {statistics.median(self.control_ms):.1f} ms, "
+                f"max {max(self.control_ms):.1f} ms, {self.stalls()} at or over "
+                f"{self.machine_stall_ms:g} ms)")
+
+    def stalls(self) -> int:
+        """Instants at which the control itself took machine_stall_ms or more."""
+        return sum(1 for c in self.control_ms if c >= self.machine_stall_ms)
 
     def p95(self) -> float:
         """Inclusive: never above the slowest probe (the default method extrapolates past it)."""
@@ -68,15 +148,14 @@ class HealthProbe(Background):
             return self.ms[0]
         return statistics.quantiles(self.ms, n=20, method="inclusive")[-1]
 
-    def assert_quick(self, p95_ms: float = 100, max_ms: float = 1000) -> None:
-        """Issue 18's bar is /healthz under 100 ms while the hostile client runs; the stalls it found
-        held /healthz for 2 to 60 s. On a shared 2-core CI machine one probe of an unstalled hub
-        (median 2.7 ms) still reached 140 ms, one run in ten, so the bar holds for 95 % of the probes
-        and the slowest may not pass 1 s: a stall of the kind found still fails both."""
-        assert len(self.ms) >= 5, self.summary()
-        assert self.p95() < p95_ms, self.summary()
-        assert max(self.ms) < max_ms, self.summary()
-        print(self.summary())
+    def assert_quick(self, bar_ms: float = 100, max_ms: float = 1000) -> None:
+        """Every /healthz probe under ``bar_ms`` unless the machine stalled at that instant, and
+        none over ``max_ms`` whatever the control says."""
+        print(self.summary(bar_ms))
+        assert len(self.ms) >= 5, self.summary(bar_ms)
+        held, _ = self.over(bar_ms)
+        assert not held, f"held against the hub: {sorted(held)}; {self.summary(bar_ms)}"
+        assert max(self.ms) < max_ms, self.summary(bar_ms)
 
 
 class OrdinaryAgent(Background):

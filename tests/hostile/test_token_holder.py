@@ -1,7 +1,8 @@
 """Issue 18: one token holder (or anyone, on loopback) cannot stall the hub or get past its checks.
 
 Each test runs against a served hub and asserts what a user sees: the hostile request's clear 4xx
-(or close code), nothing stored from it, /healthz answering quickly meanwhile."""
+(or close code), nothing stored from it, /healthz answering quickly meanwhile (tests/hostile/probe.py's
+HealthProbe, where the hostile client could stall the hub's loop)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import gzip
 import json
 import os
 import socket
-import statistics
 import time
 from pathlib import Path
 
@@ -18,7 +18,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.hostile.probe import half_open_closed_in, rss_kib
+from tests.hostile.probe import HealthProbe, half_open_closed_in, rss_kib
 from tests.reliability.scenarios import scenario
 from tests.reliability.test_postgres_down import pg_db  # noqa: F401 - a fixture, found by name
 from tests.support.hub_process import LiveHub, make_batch, now_ms, run_cli, start_hub
@@ -37,12 +37,6 @@ def post(hub: LiveHub, body: bytes, headers: dict[str, str] | None = None) -> ht
         headers={"Authorization": f"Bearer {hub.token(HOST)}", "Content-Type": "application/json",
                  **(headers or {})},
     )
-
-
-def healthz_ms(hub: LiveHub) -> float:
-    start = time.perf_counter()
-    assert hub.get("/healthz").status_code == 200
-    return (time.perf_counter() - start) * 1000
 
 
 @scenario(
@@ -155,11 +149,11 @@ def test_long_filter_values_are_a_400(hub: LiveHub) -> None:
          "hosts 5), with 40,000 metric patterns, and with patterns of 300 characters; then "
          "subscribed with 256 patterns while an agent posted 50 batches",
     checked="each bad subscription gets an error frame (bad_message) and the session stays open; "
-            "with 256 patterns /healthz answers under 100 ms for 95 % of its probes and under 1 s "
-            "for all, and all 50 batches are stored once",
+            "with 256 patterns every /healthz probe answers under 100 ms unless the machine "
+            "stalled at that instant, none over 1 s, and all 50 batches are stored once",
 )
 def test_subscriptions_are_validated_and_bounded(hub: LiveHub) -> None:
-    async def run() -> list[float]:
+    async def run() -> None:
         async with websockets.connect(hub.ws_url, max_size=None) as ws:
             for bad in ({"hosts": "hosta"}, {"metrics": "zzz*"}, {"hosts": 5},
                         {"metrics": [f"nomatch{i}.*" for i in range(40_000)]},
@@ -170,18 +164,13 @@ def test_subscriptions_are_validated_and_bounded(hub: LiveHub) -> None:
             await ws.send(json.dumps({"type": "subscribe",
                                       "metrics": [f"nomatch{i}.*" for i in range(256)]}))
             assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "subscribed"
-            timings = []
-            for i in range(50):
-                assert (await asyncio.to_thread(hub.post_batch, HOST, series(f"many.s{i}", 20))
-                        ).status_code == 200
-                timings.append(await asyncio.to_thread(healthz_ms, hub))
-            return timings
+            with HealthProbe(hub) as health:  # the 40,000-pattern stall held /healthz 2.1 s
+                for i in range(50):
+                    assert (await asyncio.to_thread(hub.post_batch, HOST, series(f"many.s{i}", 20))
+                            ).status_code == 200
+            health.assert_quick()
 
-    timings = asyncio.run(run())
-    # The bar of tests/hostile/probe.py's HealthProbe: one probe of an unstalled hub can pass
-    # 100 ms on a loaded 2-core machine; the 40,000-pattern stall it guards against took 2.1 s.
-    assert statistics.quantiles(timings, n=20, method="inclusive")[-1] < 100, timings
-    assert max(timings) < 1000, timings
+    asyncio.run(run())
     assert len(hub.get("/api/v1/series", host=HOST).json()["series"]) >= 50
 
 
