@@ -10,9 +10,12 @@ and of crossing values, CPU time side by side in one run.
 value reaches (quiet) and one with 200 rules a fifth of the series sit above (crossing), each
 series selected by 10, all up for the whole run; bench/loadgen.py's fleet (100 agents × 100
 series = 10,000 series, ``--points`` a series a batch, closed loop: each agent's next batch as soon
-as the last is acknowledged) drives one hub after the other, the order reversed every round so
-drift in the machine's load falls on all alike. Prints each run's samples/s and the hub's CPU
-time per sample, the medians, and the throughput ratios (bar: within 5 %).
+as the last is acknowledged) drives one hub after the other, each round in another order (every
+rotation, then each reversed) so drift in the machine's load falls on all alike. Prints each
+run's samples/s and the hub's CPU time per sample with the load average, then per hub the median
+with quartiles and range, and the throughput ratio to the plain hub round by round (a round's
+runs are adjacent in time, so the ratio cancels most of the machine's drift), its median and
+spread (bar: within 5 %).
 """
 
 from __future__ import annotations
@@ -115,6 +118,38 @@ def served_rules_toml(n: int, warning: float, critical: float) -> str:
     return "\n".join(out)
 
 
+def round_order(labels: list[str], r: int) -> list[str]:
+    """Round r's order of the hubs: every rotation in turn, then the same reversed, so each hub
+    runs first, middle and last equally often and drift in the machine's load (other work on it)
+    falls on all alike; a round's three runs are adjacent in time, which pairs them."""
+    n = len(labels)
+    turned = labels[r % n :] + labels[: r % n]
+    return turned if (r // n) % 2 == 0 else turned[::-1]
+
+
+def spread(values: list[float], fmt: str = ",.0f") -> str:
+    """The median of ``values`` with, in brackets, the quartiles and the extremes."""
+    q = statistics.quantiles(values, n=4, method="inclusive") if len(values) > 1 else values * 3
+    return (f"{statistics.median(values):{fmt}} (quartiles {q[0]:{fmt}} to {q[2]:{fmt}}, "
+            f"range {min(values):{fmt}} to {max(values):{fmt}})")  # fmt: skip
+
+
+def report(rates: dict[str, list[float]], cpu_us: dict[str, list[float]]) -> None:
+    """Medians and spreads per hub, and each ruled hub against the plain one round by round."""
+    plain = "no rules"
+    print(f"  {plain:>8}: samples/s {spread(rates[plain])}; hub CPU µs a sample "
+          f"{spread(cpu_us[plain], '.2f')}")  # fmt: skip
+    for label in [x for x in rates if x != plain]:
+        ratios = [b / a for a, b in zip(rates[plain], rates[label], strict=True)]
+        extra = [b - a for a, b in zip(cpu_us[plain], cpu_us[label], strict=True)]
+        of_medians = statistics.median(rates[label]) / statistics.median(rates[plain])
+        print(f"  {label:>8}: samples/s {spread(rates[label])}; hub CPU µs a sample "
+              f"{spread(cpu_us[label], '.2f')}")  # fmt: skip
+        print(f"  {'':>8}  throughput ratio to no rules, round by round: {spread(ratios, '.3f')}"
+              f"; ratio of the medians {of_medians:.3f} (bar >= 0.95); extra hub CPU a sample "
+              f"{spread(extra, '+.2f')} µs")  # fmt: skip
+
+
 def served(args: argparse.Namespace) -> None:
     """Served hubs without and with the rules, the same closed-loop fleet on each in turn."""
     agents, per_agent = 100, args.series // 100
@@ -151,30 +186,19 @@ def served(args: argparse.Namespace) -> None:
             labels = list(hubs)
             print(f"served hubs: {agents} agents × {per_agent} series = {agents * per_agent} "
                   f"series, {args.rules} rules (10 a series), {args.points} points a series a "
-                  f"batch, closed loop, {args.duration:g} s a run, order alternating over "
-                  f"{args.repeat} rounds; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+                  f"batch, closed loop, {args.duration:g} s a run, {args.repeat} rounds of the "
+                  f"three in turn; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
             for r in range(args.repeat):
-                for label in labels if r % 2 == 0 else labels[::-1]:
+                for label in round_order(labels, r):
                     cpu0 = sum(procs[label].cpu_times()[:2])
                     summary = asyncio.run(run_load(base[label], tokens[label]))
                     cpu = sum(procs[label].cpu_times()[:2]) - cpu0
                     rates[label].append(summary["samples_per_s"])
                     cpu_us[label].append(cpu / max(summary["samples_acked"], 1) * 1e6)
                     print(f"  round {r + 1} {label:>8}: {summary['samples_per_s']:>9,} "
-                          f"samples/s, hub CPU {cpu_us[label][-1]:.2f} µs a sample")  # fmt: skip
-            plain, plain_cpu = (
-                statistics.median(rates["no rules"]),
-                statistics.median(cpu_us["no rules"]),
-            )
-            print(f"  median no rules: {plain:,.0f} samples/s, hub CPU {plain_cpu:.2f} µs a sample")
-            for label in labels[1:]:
-                ratios = [b / a for a, b in zip(rates["no rules"], rates[label], strict=True)]
-                extra = [b - a for a, b in zip(cpu_us["no rules"], cpu_us[label], strict=True)]
-                print(f"  median {label:>8}: {statistics.median(rates[label]):,.0f} samples/s, "
-                      f"ratio to no rules {statistics.median(rates[label]) / plain:.3f} (median "
-                      f"of the rounds' ratios {statistics.median(ratios):.3f}; bar >= 0.95); "
-                      f"hub CPU {statistics.median(cpu_us[label]):.2f} µs a sample, "
-                      f"+{statistics.median(extra):.2f} µs the rounds' median")  # fmt: skip
+                          f"samples/s, hub CPU {cpu_us[label][-1]:.2f} µs a sample, load "
+                          f"average {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+            report(rates, cpu_us)
             print(f"  load average {os.getloadavg()[0]:.1f}")
         finally:
             for hub in hubs.values():

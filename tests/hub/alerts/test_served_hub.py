@@ -122,7 +122,8 @@ def test_sigkill_while_firing_neither_forgets_nor_resends(
     )
     assert history == [("inactive", "pending", "critical", 97.0, start),
                        ("pending", "firing", "critical", 98.0, start + 3_000)]  # fmt: skip
-    assert stored(hub, "SELECT state, labels FROM alert_states") == [("firing", '{"mount": "/"}')]
+    states = stored(hub, "SELECT state, labels FROM alert_states")
+    assert [(state, json.loads(labels)) for state, labels in states] == [("firing", {"mount": "/"})]
 
     again = start_hub(tmp_path / "hub", extra_args=("--config", str(config)))
     again.tokens = hub.tokens
