@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -137,6 +138,7 @@ def run_hub(settings: Settings) -> None:
     Measured together, one hub so configured beside one not under the same load
     (``bench/multihub.py --plain-hub a`` and ``--plain-hub b``): 1-11 % less hub CPU per request."""
     tune_gc()
+    shorten_gil_switch()
     try:
         import uvloop
     except ImportError:  # not built for this platform (Windows): asyncio's own loop serves too
@@ -154,3 +156,19 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 50, 100)
+
+
+#: How long a thread holding the GIL runs before one waiting for it is let in, in seconds
+#: (CPython's default is 0.005). While ingest's worker thread decodes a big body, every turn of
+#: the event loop and every aiosqlite reply waits up to that long for the GIL, and one /healthz
+#: takes several such turns: during tests/hostile/test_big_bodies.py its slowest probe was 64-117
+#: ms with the default (4 of 5 runs at 99 or more) and 54-64 ms at 0.0005 (5 runs each, 2 cores,
+#: 2026-12-07). It costs the hub no CPU that shows: 3.23-3.25x the floor's CPU per request at
+#: 0.0005, 3.24-3.68x at the default (bench/hub_requests.py --targets floor,sqlite --duration 8,
+#: twice each, interleaved).
+GIL_SWITCH_S = 0.0005
+
+
+def shorten_gil_switch() -> None:
+    """Let the event loop back in sooner while a worker thread runs Python (see GIL_SWITCH_S)."""
+    sys.setswitchinterval(GIL_SWITCH_S)
