@@ -283,8 +283,9 @@ def _raise_in_pieces(body: bytes | str) -> None:
     """The model's errors for a big body, found a piece of :data:`PIECE_BYTES` at a time.
 
     pydantic holds the GIL through one validation, so the model over the whole of a refused big
-    body kept the event loop waiting for all of it even from the worker thread: 20-40 ms for
-    5,000 series x 10 points (1.4 MB), 120 ms once in a whole suite's run. The head is checked
+    body kept the event loop waiting for all of it even from the worker thread: the loop's
+    longest gap while 5,000 series x 10 points (1.4 MB) with a bad value at the end were refused
+    was 19.5 ms that way, 12.3 ms in pieces (bench/parse_cost.py, medians of 5). The head is checked
     with the first series only, then the series in pieces, each piece's error locations moved
     to where its series are in the body; the errors come in the model's order (its fields, then
     the series by index). Returns without raising when the outline does not decode or nothing
