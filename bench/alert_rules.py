@@ -6,9 +6,11 @@
 Default: Evaluator.observe alone (what ingest adds per batch), fed agent-sized batches of quiet
 and of crossing values, CPU time side by side in one run.
 
-``--served``: three real ``hostpulse hub`` processes, one with no rules, one with 200 rules no
-value reaches (quiet) and one with 200 rules a fifth of the series sit above (crossing), each
-series selected by 10, all up for the whole run; bench/loadgen.py's fleet (100 agents × 100
+``--served``: four real ``hostpulse hub`` processes, one with no rules, one with 200 rules no
+value reaches (quiet), one with 200 rules a fifth of the series sit above, firing for the whole
+run and held there by the rules' clear level (firing), and one with the same rules but no clear
+level, so the series within the noise of the warning flap (crossing); each series selected by 10,
+all up for the whole run; bench/loadgen.py's fleet (100 agents × 100
 series = 10,000 series, ``--points`` a series a batch, closed loop: each agent's next batch as soon
 as the last is acknowledged) drives one hub after the other, each round in another order (every
 rotation, then each reversed) so drift in the machine's load falls on all alike. Prints each
@@ -105,7 +107,9 @@ def evaluator_costs(args: argparse.Namespace) -> None:
         )
 
 
-def served_rules_toml(n: int, warning: float, critical: float) -> str:
+def served_rules_toml(
+    n: int, warning: float, critical: float, clear: float | None = None, hold: str = "30s"
+) -> str:
     """``n`` threshold rules over loadgen's series (metrics lg.m0 … lg.m9, hosts lg-0000 …): rule
     k takes one metric in ten and the even or the odd hosts, so each series has n/20 rules."""
     out = ["[alerts]", "defaults = false", ""]
@@ -113,7 +117,8 @@ def served_rules_toml(n: int, warning: float, critical: float) -> str:
         out += [
             "[[alerts.rules]]", f'name = "r{k}"', 'kind = "threshold"',
             f'metric = "lg.m{k % 10}"', f'host = "*[{"02468" if k // 10 % 2 else "13579"}]"',
-            f"warning = {warning}", f"critical = {critical}", 'for = "30s"', "",
+            f"warning = {warning}", f"critical = {critical}", f'for = "{hold}"',
+            *([f"clear = {clear}"] if clear is not None else []), "",
         ]  # fmt: skip
     return "\n".join(out)
 
@@ -121,7 +126,7 @@ def served_rules_toml(n: int, warning: float, critical: float) -> str:
 def round_order(labels: list[str], r: int) -> list[str]:
     """Round r's order of the hubs: every rotation in turn, then the same reversed, so each hub
     runs first, middle and last equally often and drift in the machine's load (other work on it)
-    falls on all alike; a round's three runs are adjacent in time, which pairs them."""
+    falls on all alike; a round's runs are adjacent in time, which pairs them."""
     n = len(labels)
     turned = labels[r % n :] + labels[: r % n]
     return turned if (r // n) % 2 == 0 else turned[::-1]
@@ -156,10 +161,15 @@ def served(args: argparse.Namespace) -> None:
     # loadgen's values sit around a per-series level uniform in [0, 100) with noise of 2. Levels
     # 150/200: no series reaches them, the everyday state. Levels 80/95: a fifth of the series
     # stay above the warning (pending, firing after 30 s), and those whose level is within the
-    # noise of 80 cross it back and forth, 10 rules at a time: a storm of stored transitions.
+    # noise of 80 cross it back and forth, 10 rules at a time: a storm of stored transitions,
+    # 0.07 a sample. With ``for = 0s``, a clear level of 70 and no critical level in reach
+    # (firing), the series that reach 80 fire in the warm-up and stay firing (their noise never
+    # takes them down to 70): a fleet with a fifth of its series alerting, every batch of theirs
+    # judged against live instances, and no transition after the warm-up.
     configs = {
         "no rules": "[alerts]\ndefaults = false\n",
         "quiet": served_rules_toml(args.rules, 150, 200),
+        "firing": served_rules_toml(args.rules, 80, 200, clear=70, hold="0s"),
         "crossing": served_rules_toml(args.rules, 80, 95),
     }
     with tempfile.TemporaryDirectory(prefix="hp-alert-rules-") as tmp:
@@ -187,7 +197,7 @@ def served(args: argparse.Namespace) -> None:
             print(f"served hubs: {agents} agents × {per_agent} series = {agents * per_agent} "
                   f"series, {args.rules} rules (10 a series), {args.points} points a series a "
                   f"batch, closed loop, {args.duration:g} s a run, {args.repeat} rounds of the "
-                  f"three in turn; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+                  f"{len(hubs)} in turn; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
             for r in range(args.repeat):
                 for label in round_order(labels, r):
                     cpu0 = sum(procs[label].cpu_times()[:2])

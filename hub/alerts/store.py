@@ -82,6 +82,71 @@ _MOVES_FROM: dict[str, tuple[str | None, ...]] = {
 StateKey = tuple[str, str, int]
 
 
+@dataclass(slots=True)
+class _Rows:
+    """What one flush writes: a state row per instance moved, a history row per move, an outbox
+    row per firing/resolved move and notifier."""
+
+    states: list[list[Any]]
+    history: list[list[Any]]
+    outbox: list[list[Any]]
+
+
+def _rows(
+    transitions: Sequence[Transition],
+    stored: dict[StateKey, tuple[str, str]] | None,
+    since: dict[StateKey, int],
+    routes: Callable[[Transition], Sequence[str]],
+    base_url: str,
+    now_ms: int,
+) -> _Rows:
+    """The rows of the transitions that are news against ``stored`` (every one without it)."""
+    latest: dict[StateKey, Transition] = {}
+    # Each instance's labels as JSON once a flush, by orjson: json.dumps twice a transition
+    # was 3 of the 14 µs a flush took per transition (cProfile, 700 transitions, SQLite).
+    labels: dict[StateKey, str] = {}
+    history: list[list[Any]] = []
+    outbox: list[list[Any]] = []
+    for t in transitions:
+        key = (t.rule, t.host, series_key(t.series_id))
+        if stored is not None:
+            current = stored.get(key)
+            if current is not None and current == (t.state, t.severity):
+                continue
+            if (current[0] if current else None) not in _MOVES_FROM[t.state]:
+                continue
+            stored[key] = (t.state, t.severity)
+        latest[key] = t
+        labels[key] = labels_json = orjson.dumps(t.labels).decode()
+        history.append([t.rule, t.host, key[2], t.kind, t.metric, labels_json,
+                        t.previous, t.state, t.severity, t.value, t.at, t.starts_at,
+                        t.ends_at])  # fmt: skip
+        if t.state in (FIRING, RESOLVED) and (names := routes(t)):
+            # Encoded only when some notifier takes it: a rule that notifies no one (its alerts
+            # are for the dashboard) was paying json.dumps on every move of its instances.
+            alert = json.dumps(t.alert_json(base_url))
+            key_text = dedupe_key(t)
+            outbox.extend([name, key_text, alert, "pending", 0, now_ms, now_ms, ""] for name in names)
+    states = [
+        [t.rule, t.host, k[2], t.kind, t.metric, labels[k], t.state, t.severity,
+         t.value, since.get(k, t.at), t.starts_at, t.ends_at, now_ms]
+        for k, t in latest.items()
+    ]  # fmt: skip
+    return _Rows(states, history, outbox)
+
+
+async def _write(tx: BaseDBAsyncClient, dialect: str, rows: _Rows) -> None:
+    if rows.states:
+        state_sql = _insert("alert_states", _STATE_COLUMNS, dialect, (
+            ' ON CONFLICT ("rule", "host", "series_key") DO UPDATE SET '
+            + ", ".join(f'"{c}" = excluded."{c}"' for c in _STATE_COLUMNS[3:])
+        ))  # fmt: skip
+        await tx.execute_many(state_sql, rows.states)
+        await tx.execute_many(_insert("alert_history", _HISTORY_COLUMNS, dialect), rows.history)
+    if rows.outbox:
+        await tx.execute_many(_outbox_insert(dialect), rows.outbox)
+
+
 async def flush(
     transitions: Sequence[Transition],
     since: dict[StateKey, int],
@@ -94,49 +159,25 @@ async def flush(
     if not transitions:
         return 0
     dialect = conn().capabilities.dialect
-    state_sql = _insert("alert_states", _STATE_COLUMNS, dialect, (
-        ' ON CONFLICT ("rule", "host", "series_key") DO UPDATE SET '
-        + ", ".join(f'"{c}" = excluded."{c}"' for c in _STATE_COLUMNS[3:])
-    ))  # fmt: skip
+    if dialect != "postgres":
+        # Hubs share a database only on PostgreSQL. On SQLite this hub is its one writer, and its
+        # evaluator, restored from the stored states at start, moves each instance from the
+        # state it last stored: reading them back judged nothing, and cost 4.2 µs a transition
+        # beside the flush's 8.3 without it (bench/alert_flush.py: CPU of every thread, 4,000
+        # moves pending <-> inactive a flush). The rows are built before the transaction, which
+        # holds the one connection the ingest writer needs too.
+        rows = _rows(transitions, None, since, routes, base_url, now_ms)
+        async with in_transaction("default") as tx:
+            await _write(tx, dialect, rows)
+        return len(rows.outbox)
     async with in_transaction("default") as tx:
-        if dialect == "postgres":
-            await tx.execute_query("SELECT pg_advisory_xact_lock($1)", [ALERTS_LOCK])
+        await tx.execute_query("SELECT pg_advisory_xact_lock($1)", [ALERTS_LOCK])
         stored = await _stored_states(
             tx, dialect, {(t.rule, t.host, series_key(t.series_id)) for t in transitions}
         )
-        latest: dict[StateKey, Transition] = {}
-        # Each instance's labels as JSON once a flush, by orjson: json.dumps twice a transition
-        # was 3 of the 14 µs a flush took per transition (cProfile, 700 transitions, SQLite).
-        labels: dict[StateKey, str] = {}
-        history, outbox = [], []
-        for t in transitions:
-            key = (t.rule, t.host, series_key(t.series_id))
-            current = stored.get(key)
-            if current is not None and current == (t.state, t.severity):
-                continue
-            if (current[0] if current else None) not in _MOVES_FROM[t.state]:
-                continue
-            stored[key] = (t.state, t.severity)
-            latest[key] = t
-            labels[key] = labels_json = orjson.dumps(t.labels).decode()
-            history.append([t.rule, t.host, key[2], t.kind, t.metric, labels_json,
-                            t.previous, t.state, t.severity, t.value, t.at, t.starts_at,
-                            t.ends_at])  # fmt: skip
-            if t.state in (FIRING, RESOLVED):
-                alert = json.dumps(t.alert_json(base_url))
-                for name in routes(t):
-                    outbox.append([name, dedupe_key(t), alert, "pending", 0, now_ms, now_ms, ""])
-        states = [
-            [t.rule, t.host, k[2], t.kind, t.metric, labels[k], t.state, t.severity,
-             t.value, since.get(k, t.at), t.starts_at, t.ends_at, now_ms]
-            for k, t in latest.items()
-        ]  # fmt: skip
-        if states:
-            await tx.execute_many(state_sql, states)
-            await tx.execute_many(_insert("alert_history", _HISTORY_COLUMNS, dialect), history)
-        if outbox:
-            await tx.execute_many(_outbox_insert(dialect), outbox)
-    return len(outbox)
+        rows = _rows(transitions, stored, since, routes, base_url, now_ms)
+        await _write(tx, dialect, rows)
+    return len(rows.outbox)
 
 
 def _outbox_insert(dialect: str) -> str:
