@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from itertools import chain
 from typing import Annotated, Any, cast
 
@@ -239,18 +240,21 @@ def _decoded(body: bytes | str, max_series: int | None) -> Batch:
             _check_count(len(_decode_count(body).series), max_series)
         raise
     _check_count(len(head.series), max_series)
-    series: list[Series] = []
-    piece: list[msgspec.Raw] = []
-    size = 0
-    for raw in head.series:
-        piece.append(raw)
-        size += len(raw)
-        if size >= PIECE_BYTES:
-            series += _decode_series(b"[" + b",".join(piece) + b"]")
-            piece, size = [], 0
-    if piece:
-        series += _decode_series(b"[" + b",".join(piece) + b"]")
+    series = [s for _, piece in _pieces(head.series) for s in _decode_series(piece)]
     return Batch(head.version, head.batch_id, head.host, series, head.agent)
+
+
+def _pieces(raws: list[msgspec.Raw]) -> Iterator[tuple[int, bytes]]:
+    """The series a piece of about :data:`PIECE_BYTES` at a time, each piece a JSON array with
+    the index of its first series: each piece ends at the series that takes it past the size."""
+    start = 0
+    while start < len(raws):
+        end, size = start, 0
+        while end < len(raws) and size < PIECE_BYTES:
+            size += len(raws[end])
+            end += 1
+        yield start, b"[" + b",".join(raws[start:end]) + b"]"
+        start = end
 
 
 def _check_count(count: int, max_series: int | None) -> None:
@@ -303,17 +307,13 @@ def _raise_in_pieces(body: bytes | str) -> None:
         IngestBatch.model_validate_json(outline)
     except ValidationError as exc:
         found += [_moved(e, None, 0) for e in exc.errors() if e["loc"][:1] != ("series",)]
-    start = 0
-    while start < len(head.series) and len(found) < 5:  # the answer names the first five
-        end, size = start, 0
-        while end < len(head.series) and size < PIECE_BYTES:
-            size += len(head.series[end])
-            end += 1
+    for start, piece in _pieces(head.series):
+        if len(found) >= 5:  # the answer names the first five
+            break
         try:
-            _validate_series(b"[" + b",".join(head.series[start:end]) + b"]")
+            _validate_series(piece)
         except ValidationError as exc:
             found += [_moved(e, "series", start) for e in exc.errors()]
-        start = end
     if found:
         raise ValidationError.from_exception_data(IngestBatch.__name__, found)
 
