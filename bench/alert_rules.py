@@ -8,9 +8,9 @@ and of crossing values, CPU time side by side in one run.
 
 ``--served``: four real ``hostpulse hub`` processes, one with no rules, one with 200 rules no
 value reaches (quiet), one with 200 rules a fifth of the series sit above, firing for the whole
-run and held there by the rules' clear level (firing), and one with the same rules but no clear
-level, so the series within the noise of the warning flap (crossing); each series selected by 10,
-all up for the whole run; bench/loadgen.py's fleet (100 agents × 100
+run and held there by the rules' clear level (firing), and one with 200 rules at 80 and 95 with
+``for`` and no clear level, so the series within the noise of either level flap (crossing); each
+series selected by 10, all up for the whole run; bench/loadgen.py's fleet (100 agents × 100
 series = 10,000 series, ``--points`` a series a batch, closed loop: each agent's next batch as soon
 as the last is acknowledged) drives one hub after the other, each round in another order (every
 rotation, then each reversed) so drift in the machine's load falls on all alike. Prints each
@@ -165,7 +165,8 @@ def served(args: argparse.Namespace) -> None:
     # 0.07 a sample. With ``for = 0s``, a clear level of 70 and no critical level in reach
     # (firing), the series that reach 80 fire in the warm-up and stay firing (their noise never
     # takes them down to 70): a fleet with a fifth of its series alerting, every batch of theirs
-    # judged against live instances, and no transition after the warm-up.
+    # judged against live instances, and once each series has shown its four renderings of
+    # values (loadgen's VARIANTS), no transition at all.
     configs = {
         "no rules": "[alerts]\ndefaults = false\n",
         "quiet": served_rules_toml(args.rules, 150, 200),
@@ -221,7 +222,7 @@ def main() -> None:
     ap.add_argument("--rules", type=int, default=200)
     ap.add_argument("--points", type=int, default=5)
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--served", action="store_true", help="two served hubs instead (see above)")
+    ap.add_argument("--served", action="store_true", help="served hubs instead (see above)")
     ap.add_argument("--duration", type=float, default=8.0, help="--served: seconds of each run")
     args = ap.parse_args()
     if args.served:
