@@ -19,6 +19,7 @@ import pytest
 import websockets
 
 from tests.hostile.probe import (
+    QUICK,
     HealthProbe,
     OrdinaryAgent,
     half_open_closed_in,
@@ -66,7 +67,7 @@ def points_of(hub: LiveHub, series_id: int, start: int, end: int) -> list[list[A
          "5,000 series again; then 1 series x 1,001 points and 1 series x 40,000 (which froze the "
          "hub for 5 s before)",
     checked="the allowed ones answer 200 with every sample accepted; 1,001 and 40,000 points are "
-            "413 too_many_points and store nothing; 95 % of /healthz probes under 100 ms, not counting those at which the machine stalled, none over 1 s throughout; the "
+            f"413 too_many_points and store nothing; {QUICK} throughout; the "
             "ordinary agent's batches are all stored once",
 )
 def test_the_largest_allowed_batch_never_stalls_the_hub(hub: LiveHub) -> None:
@@ -108,7 +109,7 @@ def test_the_largest_allowed_batch_never_stalls_the_hub(hub: LiveHub) -> None:
          "batch of 5 new series",
     checked="the big batch is 400 series_limit_reached within 2 s (it took 8.6 s) and creates no "
             "series; the other host's batch answers 200 within 2 s (it waited 8 s behind a "
-            "hub-wide lock); 95 % of /healthz probes under 100 ms, not counting those at which the machine stalled, none over 1 s; the ordinary agent's batches stored once",
+            f"hub-wide lock); {QUICK}; the ordinary agent's batches stored once",
 )
 def test_a_series_limit_refusal_is_quick_and_holds_up_no_other_host(tmp_path: Path) -> None:
     limited = start_hub(tmp_path / "limit", env={
@@ -205,7 +206,7 @@ def reuse_one_batch_id_at_once(hub: LiveHub, host: str, posts: int = 30) -> None
     checked="one answers duplicate false and accepted 2, the 29 others duplicate true and "
             "accepted 0; only that one's content is stored: one new series, its unit, its "
             "point (the 29 others used to create 29 series and leave the last post's unit); "
-            "95 % of /healthz probes under 100 ms, not counting those at which the machine stalled, none over 1 s; the ordinary agent's batches stored once",
+            f"{QUICK}; the ordinary agent's batches stored once",
 )
 def test_a_batch_id_reused_in_flight_changes_nothing(hub: LiveHub) -> None:
     with OrdinaryAgent(hub) as agent, HealthProbe(hub) as health:
@@ -279,7 +280,7 @@ def test_a_batch_id_reused_in_flight_changes_nothing_on_postgres(tmp_path: Path,
          "a batch and hung up after 50 ms, and another client then posted an ordinary batch",
     checked="the batch after the hang-up answers 200 (it answered 503 InvalidStateError though "
             "it was stored); the abandoned batch's point is stored once after its retry; every "
-            "big batch is 200; no 'commit of … failed' in the log; 95 % of /healthz probes under 100 ms, not counting those at which the machine stalled, none over 1 s; the "
+            f"big batch is 200; no 'commit of … failed' in the log; {QUICK}; the "
             "ordinary agent's batches stored once",
 )
 def test_a_client_that_hangs_up_changes_no_other_answer(tmp_path: Path, pg_db: str) -> None:  # noqa: F811
@@ -361,7 +362,7 @@ async def trickled_until_closed(port: int) -> float:
     done="a hub with header_timeout_s 4 (read_timeout_s 30): 50 connections sent a request head "
          "one byte a second, each byte within the read timeout, never finishing it",
     checked="the hub closes every one, unanswered, within header_timeout_s + 2 s of its "
-            "connecting; 95 % of /healthz probes under 100 ms, not counting those at which the machine stalled, none over 1 s; the ordinary agent's batches "
+            f"connecting; {QUICK}; the ordinary agent's batches "
             "stored once",
 )
 def test_a_request_head_has_a_deadline(tmp_path: Path) -> None:
@@ -392,7 +393,7 @@ def test_a_request_head_has_a_deadline(tmp_path: Path) -> None:
     checked="all 40 sessions are still open after the 60 batches, and the hub's RSS grew by less "
             "than 40 x ws_queue_bytes (4 MiB) + 64 MB; 3 s after they closed it is back within "
             "8 MB of where it stood before them (it stayed 12 MB up); every half-open connection "
-            "is closed by the hub within 6 s; 95 % of /healthz probes under 100 ms, not counting those at which the machine stalled, none over 1 s; the "
+            f"is closed by the hub within 6 s; {QUICK}; the "
             "ordinary agent's batches stored once",
 )
 def test_slow_consumers_are_bounded_and_let_go(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.hostile.probe import HealthProbe, half_open_closed_in, rss_kib
+from tests.hostile.probe import QUICK, HealthProbe, half_open_closed_in, rss_kib
 from tests.reliability.scenarios import scenario
 from tests.reliability.test_postgres_down import pg_db  # noqa: F401 - a fixture, found by name
 from tests.support.hub_process import LiveHub, make_batch, now_ms, run_cli, start_hub
@@ -149,8 +149,7 @@ def test_long_filter_values_are_a_400(hub: LiveHub) -> None:
          "hosts 5), with 40,000 metric patterns, and with patterns of 300 characters; then "
          "subscribed with 256 patterns while an agent posted 50 batches",
     checked="each bad subscription gets an error frame (bad_message) and the session stays open; "
-            "with 256 patterns 95 % of /healthz probes answer under 100 ms, not counting those "
-            "at which the machine stalled, none over 1 s, and all 50 batches are stored once",
+            f"with 256 patterns {QUICK}, and all 50 batches are stored once",
 )
 def test_subscriptions_are_validated_and_bounded(hub: LiveHub) -> None:
     async def run() -> None:
