@@ -100,6 +100,10 @@ class Settings:
     retain_raw_days: float = 14.0
     retain_1m_days: float = 90.0
     retain_1h_days: float = 730.0
+    #: Alert history (alert_history) and delivered or silenced notifications (alert_outbox), in
+    #: days. A fleet flapping across a level writes history rows as fast as it flaps, so they
+    #: cannot be kept for ever; pending notifications and the alerts' current states always are.
+    retain_alerts_days: float = 90.0
     #: Ingest requests per second per agent token, with bursts up to ``rate_limit_burst``; 0: off.
     rate_limit_per_s: float = 50.0
     rate_limit_burst: float = 500.0

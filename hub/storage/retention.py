@@ -2,6 +2,8 @@
 
 * raw blocks and chunks: ``retain_raw_days``;
 * 1-minute rollups: ``retain_1m_days``; 1-hour rollups and anomalies: ``retain_1h_days``;
+* alert history, and notifications sent or silenced: ``retain_alerts_days`` (those still to be
+  sent, and the alerts' states, stay);
 * batch keys (``ingested_batches``, swept by :class:`KeySweep`): ``max_past_s + max_future_s``
   after they were received. A
   retry arriving later than that carries samples older than ``max_past_s`` — its first sample was
@@ -34,6 +36,7 @@ async def apply_retention(settings: Settings, now_ms: int) -> dict[str, int]:
     raw = now_ms - int(settings.retain_raw_days * DAY_MS)
     minute = now_ms - int(settings.retain_1m_days * DAY_MS)
     hour = now_ms - int(settings.retain_1h_days * DAY_MS)
+    alerts = now_ms - int(settings.retain_alerts_days * DAY_MS)
     window = int(settings.chunk_window_s) * 1000
     statements = {
         "raw_blocks": (f"DELETE FROM raw_blocks WHERE {_PER_SERIES}t_max < ?", raw),
@@ -42,6 +45,13 @@ async def apply_retention(settings: Settings, now_ms: int) -> dict[str, int]:
         "rollups_1m": (f"DELETE FROM rollups_1m WHERE {_PER_SERIES}t_start <= ?", minute - window),
         "rollups_1h": (f"DELETE FROM rollups_1h WHERE {_PER_SERIES}ts <= ?", hour - 3_600_000),
         "anomalies": ("DELETE FROM anomalies WHERE ts < ?", hour),
+        # idx_alert_history_at makes this a range; the outbox has no index on created_at, but
+        # only firing/resolved moves that a notifier takes are in it, and this runs hourly.
+        "alert_history": ("DELETE FROM alert_history WHERE at < ?", alerts),
+        "alert_outbox": (
+            "DELETE FROM alert_outbox WHERE status IN ('sent', 'silenced') AND created_at < ?",
+            alerts,
+        ),
     }
     deleted: dict[str, int] = {}
     async with in_transaction() as tx:

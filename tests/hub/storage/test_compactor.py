@@ -133,7 +133,7 @@ async def test_retention_drops_each_tier_at_its_own_horizon(db: str) -> None:
     report = await compactor.run_once(T0 + 2 * HOUR + day + 1)
     assert report is not None and report.deleted == {
         "raw_blocks": 0, "chunks": 1, "rollups_1m": 0, "rollups_1h": 0, "anomalies": 0,
-        "ingested_batches": 120,
+        "alert_history": 0, "alert_outbox": 0, "ingested_batches": 120,
     }
     await compactor.run_once(T0 + 2 * HOUR + 3 * day + 1)
     assert await _counts() == {"chunks": 0, "rollups_1m": 0, "rollups_1h": 2, "ingested_batches": 0}
