@@ -298,15 +298,33 @@ class Evaluator:
                 self._move(inst, PENDING, severity, at, out)
                 state = PENDING
             if state == PENDING and at - inst.since >= rule.for_ms:
-                inst.starts_at = at
+                inst.starts_at, inst.rising_since = at, None
                 self._move(inst, FIRING, severity, at, out)
             elif state == FIRING and severity != inst.severity:
-                self._move(inst, FIRING, severity, at, out)
+                self._change_severity(rule, inst, severity, at, out)
+            elif state == FIRING:
+                inst.rising_since = None
         elif state == PENDING:
             self._move(inst, INACTIVE, inst.severity, at, out)
         elif state == FIRING:
             inst.ends_at = at
             self._move(inst, RESOLVED, inst.severity, at, out)
+
+    def _change_severity(
+        self, rule: Rule, inst: Instance, severity: str, at: int, out: list[Transition]
+    ) -> None:
+        """A firing alert rises to critical once critical has held for the rule's ``for``, as a
+        new critical alert would have to, and falls back to warning at once. Rising at the first
+        critical point, a value hovering at the critical level sent a message at each crossing
+        (rise and fall, every batch or two); now at most one rise each ``for``, like a
+        Prometheus rule per severity, each with its ``for``."""
+        if severity == "critical" and rule.for_ms:
+            if inst.rising_since is None:
+                inst.rising_since = at
+            if at - inst.rising_since < rule.for_ms:
+                return
+        inst.rising_since = None
+        self._move(inst, FIRING, severity, at, out)
 
     def _move(
         self, inst: Instance, state: str, severity: str, at: int, out: list[Transition]

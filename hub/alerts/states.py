@@ -30,6 +30,8 @@ class Instance:
     flags: list[bool] = field(default_factory=list)
     #: The last repeat queued for this firing episode (rule ``repeat``), counted from starts_at.
     repeated: int = 0
+    #: While firing at warning: since when the value has held at critical (None: it does not).
+    rising_since: int | None = None
 
     @property
     def key(self) -> tuple[str, str, int | None]:

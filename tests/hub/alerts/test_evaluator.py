@@ -66,6 +66,24 @@ def test_hysteresis_keeps_firing_down_to_clear_and_severity_moves():
     assert moves(feed(ev, DISK, 4_000, 79)) == [("firing", "resolved", "warning")]
 
 
+def test_a_firing_alert_rises_to_critical_only_once_critical_held_for_its_for():
+    """A value hovering at the critical level sent a message at each crossing; now the rise
+    waits for ``for``, as a new critical alert would, and the fall is at once."""
+    ev = Evaluator(rules({"name": "d", "kind": "threshold", "metric": "disk.*",
+                          "warning": 85, "critical": 95, "for": "30s"}))  # fmt: skip
+    feed(ev, DISK, 0, 90)
+    assert moves(feed(ev, DISK, 30_000, 90)) == [("pending", "firing", "warning")]
+    # Flapping across 95 every 5 s for a minute: critical never holds 30 s, no move at all.
+    flaps = [t for k in range(12) for t in feed(ev, DISK, 35_000 + 5_000 * k, (96, 94)[k % 2])]
+    assert flaps == []
+    assert feed(ev, DISK, 100_000, 97) == []  # critical from here: rising since 100 s
+    assert feed(ev, DISK, 120_000, 98) == []
+    assert moves(feed(ev, DISK, 130_000, 98)) == [("firing", "firing", "critical")]
+    assert moves(feed(ev, DISK, 131_000, 90)) == [("firing", "firing", "warning")]  # at once
+    assert feed(ev, DISK, 132_000, 99) == []  # rising again: its 30 s start over
+    assert moves(feed(ev, DISK, 162_000, 99)) == [("firing", "firing", "critical")]
+
+
 def test_window_average_and_label_selection():
     ev = Evaluator(
         rules({"name": "a", "kind": "threshold", "metric": "disk.percent", "labels": {"mount": "/"},
