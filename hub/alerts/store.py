@@ -117,7 +117,9 @@ def _rows(
                 continue
             stored[key] = (t.state, t.severity)
         latest[key] = t
-        labels[key] = labels_json = orjson.dumps(t.labels).decode()
+        labels_json = labels.get(key)
+        if labels_json is None:
+            labels[key] = labels_json = orjson.dumps(t.labels).decode()
         history.append([t.rule, t.host, key[2], t.kind, t.metric, labels_json,
                         t.previous, t.state, t.severity, t.value, t.at, t.starts_at,
                         t.ends_at])  # fmt: skip
